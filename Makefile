@@ -1,0 +1,32 @@
+# Each target sets itself up in .venv/ on a fresh machine: no step to run first.
+PY      := .venv/bin/python
+FTK     := .venv/bin/ftk
+STAMP   := .venv/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, pinned: asked for by another package, pip would fetch the CUDA build (GBs).
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	rm -f .venv/.installed-* && touch $@
+
+# The main job on the built-in default: lint the dirty sample (every planted defect reported,
+# exit 1 expected), write a cleaned copy, and lint the copy (no errors left).
+demo: install
+	@mkdir -p out
+	$(FTK) lint sample_data/dirty_chat.jsonl --fix out/dirty_chat.fixed.jsonl; test $$? -eq 1
+	$(FTK) lint out/dirty_chat.fixed.jsonl
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/lint_speed.py
+
+clean:
+	rm -rf .venv out bench/out .pytest_cache .hypothesis

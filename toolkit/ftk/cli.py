@@ -1,0 +1,187 @@
+"""The `ftk` command line. The only module that knows about click; typed errors become exit codes.
+
+Exit codes of `ftk lint` (as ruff's): 0 no error-level findings, 1 error findings (or warnings
+with --strict), 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ftk import __version__
+from ftk.errors import FtkError, UsageError
+
+FORMATS = ["chat", "sharegpt", "alpaca", "prompt-completion", "dpo", "text"]
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+class FtkGroup(click.Group):
+    """Turns FtkError into a one-line message and exit code 2, without a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except FtkError as exc:
+            click.echo(f"ftk: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=FtkGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="ftk")
+def main():
+    """ftk — fine-tuning toolkit: lint your data before a single GPU minute is spent.
+
+    \b
+    ftk lint data.jsonl          check a dataset (every bad row, with its line number)
+    ftk rules                    list every lint rule; `ftk rules FTK201` explains one
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "format_", type=click.Choice(FORMATS), help="Row format (default: detected per file).")
+@click.option("--tokenizer", help="Tokenizer directory, tokenizer.json, or a shipped name (smollm2) for exact token counts.")
+@click.option("--recipe", type=click.Path(dir_okay=False, path_type=Path),
+              help="Take the tokenizer and max length from this recipe.")
+@click.option("--max-length", type=click.IntRange(min=1), help="Max sequence length in tokens (default: recipe's, or 2048).")
+@click.option("--lang", multiple=True, help="Expected languages, e.g. en,fr (default: the dataset's dominant one).")
+@click.option("--select", multiple=True, help="Rules to run: codes, prefixes (FTK4) or ALL. Comma-separated.")
+@click.option("--ignore", multiple=True, help="Rules to skip: codes or prefixes. Comma-separated.")
+@click.option("--strict", is_flag=True, default=None, help="Exit 1 on warnings too.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings (usage errors still exit 2).")
+@click.option("--output-format", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here, not stdout.")
+@click.option("--fix", "fix_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a cleaned copy (JSONL) here, plus OUT.fixes.jsonl logging every dropped or changed line.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="pyproject.toml to read [tool.ftk.lint] from (default: nearest one above the current directory).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def lint(paths, format_, tokenizer, recipe, max_length, lang, select, ignore, strict, exit_zero, output_format,
+         output, fix_out, config_path, no_progress):
+    """Check fine-tuning data files (.jsonl, .json, .csv, .parquet) and report every bad row.
+
+    Formats: OpenAI chat `messages`, sharegpt `conversations`, alpaca instruction/input/output,
+    prompt/completion, DPO prompt/chosen/rejected, plain `text`.
+    """
+    from ftk.data.formats import Format
+    from ftk.lint.config import load_config
+    from ftk.lint.engine import Checker, lint_paths
+    from ftk.lint.registry import RULES, Options, Severity, select_codes
+    from ftk.lint.report import EMITTERS
+
+    cfg = load_config(config_path)
+    selects = _split(select) or cfg.select
+    try:
+        selected = select_codes(selects, _split(ignore) or cfg.ignore)
+        severities = {code: Severity.parse(s) for code, s in cfg.severity.items()}
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    unknown = set(severities) - set(RULES)
+    if unknown:
+        raise UsageError(f"[tool.ftk.lint.severity]: unknown rule code(s) {', '.join(sorted(unknown))}")
+    if fix_out is not None and len(paths) != 1:
+        raise UsageError("--fix takes exactly one input file")
+
+    recipe_tok, recipe_len = (None, None)
+    if recipe is not None:
+        from ftk.recipe import recipe_lint_settings
+
+        recipe_tok, recipe_len = recipe_lint_settings(recipe)
+    options = Options(max_length=max_length or recipe_len or cfg.max_length or 2048,
+                      langs=tuple(_split(lang) or cfg.lang))
+    if cfg.min_language_chars is not None:
+        options.min_language_chars = cfg.min_language_chars
+    tok_spec = tokenizer or recipe_tok or cfg.tokenizer
+    if tok_spec and selected & {"FTK301", "FTK302"}:
+        from ftk.lint.tokens import load_token_counter
+
+        options.tokenizer = load_token_counter(tok_spec)
+    fmt_name = format_ or cfg.format
+    if fmt_name and fmt_name not in FORMATS:
+        raise UsageError(f"format '{fmt_name}' is not one of {', '.join(FORMATS)}")
+    checker = Checker(selected, options, severities)
+    file_format = Format(fmt_name) if fmt_name else None
+
+    show_progress = not no_progress and sys.stderr.isatty()
+    result = _run_with_progress(paths, checker, file_format) if show_progress else lint_paths(
+        [str(p) for p in paths], checker, file_format)
+
+    color = output is None and output_format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    report = EMITTERS[output_format](result, color=color)
+    if output is not None:
+        output.write_text(report + "\n", encoding="utf-8")
+    elif report:
+        click.echo(report)
+
+    if fix_out is not None:
+        from ftk.lint.fix import fix_file
+
+        s = fix_file(str(paths[0]), fix_out, result, checker, result.files[0].format)
+        click.echo(f"ftk: wrote {s.out} ({s.written:,} rows kept, {s.dropped:,} dropped, {s.changed:,} changed, "
+                   f"of {s.read:,} read); log: {s.log}", err=True)
+
+    failing = result.count(Severity.ERROR) + (result.count(Severity.WARNING) if (strict or cfg.strict) else 0)
+    sys.exit(0 if exit_zero or failing == 0 else 1)
+
+
+def _run_with_progress(paths, checker, file_format):
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from ftk.lint.engine import lint_paths
+
+    total = sum(p.stat().st_size for p in paths if p.is_file())
+    columns = (TextColumn("[bold]linting"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TextColumn("{task.fields[rows]:,} rows · {task.fields[rate]:,.0f} rows/s"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("lint", total=total or None, rows=0, rate=0.0)
+        seen = {"rows": 0, "bytes": 0}
+
+        def on_record(rec):
+            seen["rows"] += 1
+            seen["bytes"] += len(rec.raw) + 1 if rec.raw is not None else 0
+            if seen["rows"] % 2000 == 0:
+                elapsed = progress.tasks[0].elapsed or 1e-9
+                progress.update(task, completed=seen["bytes"], rows=seen["rows"], rate=seen["rows"] / elapsed)
+
+        return lint_paths([str(p) for p in paths], checker, file_format, on_record)
+
+
+@main.command()
+@click.argument("code", required=False)
+def rules(code):
+    """List every lint rule, or show the full documentation of one (ftk rules FTK201)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ftk.lint.registry import RULES, load_all_rules
+
+    load_all_rules()
+    con = Console(highlight=False)
+    if code:
+        key = code.upper()
+        rule = RULES.get(key) or next((r for r in RULES.values() if r.name == code.lower()), None)
+        if rule is None:
+            raise UsageError(f"no rule '{code}'; `ftk rules` lists them")
+        con.print(f"[bold]{rule.code} {rule.name}[/] · {rule.severity.label} · {rule.family}")
+        con.print(rule.summary)
+        con.print()
+        con.print(rule.doc, markup=False, soft_wrap=True)
+        con.print()
+        con.print(f"Fix: {rule.fix.value if rule.fix else 'none (report only)'}")
+        return
+    table = Table(box=None, pad_edge=False)
+    for col in ("code", "name", "severity", "fix", "summary"):
+        table.add_column(col)
+    for r in sorted(RULES.values(), key=lambda r: r.code):
+        table.add_row(r.code, r.name, r.severity.label, "yes" if r.fix else "", r.summary)
+    con.print(table)

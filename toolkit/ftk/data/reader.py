@@ -1,0 +1,230 @@
+"""Read a data file as a stream of records, each with its 1-based line (or row) number.
+
+Nothing is dropped: a line that cannot be decoded or parsed still becomes a record, carrying the
+problem instead of a value, so the linter can account for every line of the input.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Iterator
+
+from ftk.errors import InputError
+
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+SUPPORTED_SUFFIXES = JSONL_SUFFIXES | {".json", ".csv", ".parquet"}
+BOM = b"\xef\xbb\xbf"
+# Cells of a CSV file that may hold JSON (a list of messages, say) rather than plain text.
+JSON_CELL_COLUMNS = {"messages", "conversations", "chosen", "rejected", "prompt", "metadata", "tools"}
+
+
+class ReadProblem(str, Enum):
+    INVALID_JSON = "invalid-json"
+    INVALID_ENCODING = "invalid-encoding"
+    BLANK_LINE = "blank-line"
+    BOM = "byte-order-mark"
+
+
+@dataclass(slots=True)
+class Issue:
+    """What the reader saw wrong with one line."""
+
+    problem: ReadProblem
+    message: str
+
+
+@dataclass(slots=True)
+class Record:
+    path: str
+    line: int
+    value: object = None
+    parsed: bool = False  # False when the line could not be decoded or parsed (value is None)
+    raw: bytes | None = None  # the original JSONL line, so an unchanged row can be copied verbatim
+    issues: list[Issue] = field(default_factory=list)
+
+
+def _reject_constant(name: str) -> float:
+    # json.loads accepts NaN and Infinity, but they are not JSON and most loaders reject them.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(text: str) -> object:
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def _json_error(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} (column {exc.colno})"
+    return str(exc)
+
+
+def read_records(path: str | Path) -> Iterator[Record]:
+    """Stream the records of one file; raise InputError when the file cannot be read at all."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory; pass the data files inside it")
+    suffix = p.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise InputError(
+            f"{p}: unsupported file type '{suffix or '(none)'}'; "
+            f"ftk reads {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    try:
+        if suffix in JSONL_SUFFIXES:
+            yield from _read_jsonl(p)
+        elif suffix == ".json":
+            yield from _read_json(p)
+        elif suffix == ".csv":
+            yield from _read_csv(p)
+        else:
+            yield from _read_parquet(p)
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+
+
+def parse_line(path: str, line: int, raw: bytes) -> Record:
+    """One JSONL line (without its newline) -> a record. Pure: the parallel path calls it too."""
+    rec = Record(path=path, line=line, raw=raw)
+    if line == 1 and raw.startswith(BOM):
+        rec.issues.append(Issue(ReadProblem.BOM, "file starts with a UTF-8 byte-order mark"))
+        raw = raw[len(BOM):]
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    if not raw.strip():
+        rec.issues.append(Issue(ReadProblem.BLANK_LINE, "blank line"))
+        return rec
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        rec.issues.append(
+            Issue(ReadProblem.INVALID_ENCODING, f"not valid UTF-8 (byte {exc.start + 1}: {raw[exc.start:exc.start + 1]!r})")
+        )
+        return rec
+    try:
+        rec.value = parse_json(text)
+        rec.parsed = True
+    except (ValueError, RecursionError) as exc:
+        rec.issues.append(Issue(ReadProblem.INVALID_JSON, f"invalid JSON: {_json_error(exc)}"))
+    return rec
+
+
+def _read_jsonl(p: Path) -> Iterator[Record]:
+    with p.open("rb") as f:
+        for line, raw in enumerate(f, 1):
+            yield parse_line(str(p), line, raw.rstrip(b"\n"))
+
+
+def _read_json(p: Path) -> Iterator[Record]:
+    """A JSON array of rows. Each element is decoded in turn so it keeps the line it starts on.
+
+    A .json file whose first character is not '[' is read as JSON Lines, a common mislabel.
+    """
+    data = p.read_bytes()
+    head = data[len(BOM):] if data.startswith(BOM) else data
+    if not head.lstrip().startswith(b"["):
+        yield from _read_jsonl(p)
+        return
+    bom_issue = [Issue(ReadProblem.BOM, "file starts with a UTF-8 byte-order mark")] if data.startswith(BOM) else []
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = head[: exc.start].count(b"\n") + 1
+        yield Record(str(p), line, issues=bom_issue + [Issue(ReadProblem.INVALID_ENCODING,
+                     f"not valid UTF-8 (byte {exc.start + 1}); the JSON array cannot be read")])
+        return
+    decoder = json.JSONDecoder(parse_constant=_reject_constant)
+    pos = text.index("[") + 1
+    line = 1 + text.count("\n", 0, pos)
+    first = True
+    while True:
+        # Skip whitespace and the comma between elements, counting newlines as we go.
+        start = pos
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        if pos < len(text) and text[pos] == "," and not first:
+            pos += 1
+            while pos < len(text) and text[pos] in " \t\r\n":
+                pos += 1
+        line += text.count("\n", start, pos)
+        if pos < len(text) and text[pos] == "]":
+            return
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except (ValueError, RecursionError) as exc:
+            msg = _json_error(exc) if pos < len(text) else "unexpected end of file"
+            yield Record(str(p), line, issues=bom_issue + [Issue(ReadProblem.INVALID_JSON,
+                         f"invalid JSON: {msg}; the rest of the array cannot be read")])
+            return
+        yield Record(str(p), line, value=value, parsed=True, issues=bom_issue)
+        bom_issue, first = [], False
+        line += text.count("\n", pos, end)
+        pos = end
+
+
+def _decode_cell(column: str, cell: str) -> object:
+    if column in JSON_CELL_COLUMNS and cell[:1] in "[{":
+        try:
+            return parse_json(cell)
+        except ValueError:
+            return cell
+    return cell
+
+
+def _read_csv(p: Path) -> Iterator[Record]:
+    raw = p.read_bytes()[:3]
+    with p.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+        reader = csv.DictReader(f)
+        line = 2  # line 1 is the header
+        for row in reader:
+            rec = Record(str(p), line)
+            if line == 2 and raw == BOM:
+                rec.issues.append(Issue(ReadProblem.BOM, "file starts with a UTF-8 byte-order mark"))
+            bad = [k for k, v in row.items() if isinstance(v, str) and _has_surrogates(v)]
+            if bad:
+                rec.issues.append(Issue(ReadProblem.INVALID_ENCODING, f"not valid UTF-8 in column '{bad[0]}'"))
+            else:
+                rec.value = {k: _decode_cell(k, v) for k, v in row.items() if k is not None}
+                rec.parsed = True
+            yield rec
+            line = reader.line_num + 1
+
+
+def _has_surrogates(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
+
+
+def _read_parquet(p: Path) -> Iterator[Record]:
+    import pyarrow.parquet as pq  # pyarrow comes with `datasets`; imported here so JSONL needs none of it
+
+    try:
+        pf = pq.ParquetFile(p)
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        raise InputError(f"{p}: not a readable Parquet file: {exc}") from exc
+    row = 1
+    for batch in pf.iter_batches(batch_size=2048):
+        for value in batch.to_pylist():
+            value = {k: _clean_nan(v) for k, v in value.items()}
+            yield Record(str(p), row, value=value, parsed=True)
+            row += 1
+
+
+def _clean_nan(v: object) -> object:
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def write_jsonl_line(obj: object) -> bytes:
+    return json.dumps(obj, ensure_ascii=False).encode("utf-8")
+
+
+__all__ = ["Record", "Issue", "ReadProblem", "read_records", "parse_line", "write_jsonl_line"]

@@ -1,0 +1,1 @@
+"""`ftk lint`: rules over records, a report, and an optional cleaned copy."""

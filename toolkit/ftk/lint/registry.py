@@ -1,0 +1,220 @@
+"""The rule table: every rule's code, name, severity, summary, docs and fix, in one place.
+
+Three kinds of rule share the table:
+- *record* rules are found by the reader and the schema check (invalid JSON, missing field …);
+  they are declared here with `declare()` and raised by the engine;
+- *row* rules look at one normalised example: a function decorated with `@row_rule`;
+- *dataset* rules need every row (duplicates, contradictions, language, token lengths): a class
+  decorated with `@dataset_rule`, fed each example and asked for findings at the end.
+Codes are never reused; families are the hundreds digit (see FAMILIES).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+
+from ftk.data.formats import Example
+
+
+class Severity(IntEnum):
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, s: str) -> Severity:
+        try:
+            return cls[s.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity '{s}' (use error, warning or info)") from None
+
+
+class Fix(str, Enum):
+    """What `--fix` does to a row a rule flags."""
+
+    DROP_ROW = "drop the row"
+    KEEP_FIRST = "keep the first row of each group, drop the rest"
+    NORMALISE = "rewrite the text (safe, lossless for training)"
+
+
+FAMILIES = {
+    "0": "parse and schema",
+    "1": "conversation structure",
+    "2": "duplicates and contradictions",
+    "3": "length",
+    "4": "text hygiene",
+    "5": "secrets and PII",
+    "6": "language",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    doc: str
+    fix: Fix | None = None
+
+    @property
+    def family(self) -> str:
+        return FAMILIES[self.code[3]]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    path: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding: everything a report or the fixer needs, nothing more."""
+
+    code: str
+    severity: Severity
+    message: str
+    path: str
+    line: int
+    field: str | None = None
+    related: tuple[Location, ...] = ()  # the other rows of a duplicate or contradiction group
+
+    def to_dict(self) -> dict:
+        d = {"code": self.code, "name": RULES[self.code].name, "severity": self.severity.label,
+             "message": self.message, "path": self.path, "line": self.line, "field": self.field}
+        if self.related:
+            d["related"] = [{"path": r.path, "line": r.line} for r in self.related]
+        return d
+
+
+@dataclass(slots=True)
+class Options:
+    """Rule options, after pyproject config and the command line are merged."""
+
+    max_length: int = 2048
+    langs: tuple[str, ...] = ()  # empty: expect the dataset's dominant language
+    min_language_chars: int = 20  # shorter texts are not language-checked: langdetect guesses on them
+    tokenizer: object | None = None  # a ftk.lint.tokens.TokenCounter; None: estimate
+    extra: dict = field(default_factory=dict)
+
+
+# A row check yields (field, message) pairs for one example.
+RowCheck = Callable[[Example, Options], Iterable[tuple[str | None, str]]]
+
+RULES: dict[str, Rule] = {}
+ROW_CHECKS: dict[str, RowCheck] = {}
+DATASET_RULES: list[type[DatasetRule]] = []
+
+
+def _add(rule: Rule) -> None:
+    if rule.code in RULES:
+        raise ValueError(f"rule code {rule.code} registered twice")
+    RULES[rule.code] = rule
+
+
+def declare(code: str, name: str, severity: Severity, summary: str, doc: str, fix: Fix | None = None) -> Rule:
+    """A rule raised by the reader or schema check rather than by a check function."""
+    rule = Rule(code, name, severity, summary, inspect.cleandoc(doc), fix)
+    _add(rule)
+    return rule
+
+
+def row_rule(code: str, name: str, severity: Severity, summary: str, fix: Fix | None = None):
+    """Register a check over one example; its docstring is the rule's documentation."""
+
+    def deco(fn: RowCheck) -> RowCheck:
+        _add(Rule(code, name, severity, summary, inspect.cleandoc(fn.__doc__ or ""), fix))
+        ROW_CHECKS[code] = fn
+        return fn
+
+    return deco
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a dataset rule reports; the engine turns it into a Diagnostic."""
+
+    code: str
+    loc: Location
+    field: str | None
+    message: str
+    related: tuple[Location, ...] = ()
+
+
+class DatasetRule:
+    """Sees every example, reports at the end. Subclasses set RULES (the rules they raise)."""
+
+    RULES: tuple[Rule, ...] = ()
+
+    def __init__(self, options: Options, selected: set[str]):
+        self.options, self.selected = options, selected
+
+    def observe(self, loc: Location, example: Example) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def stats(self) -> dict:
+        """Figures for the report (token lengths, languages …); empty by default."""
+        return {}
+
+
+def dataset_rule(*rules: tuple):
+    """Register a DatasetRule class with the rules it raises, each (code, name, severity, summary, doc[, fix])."""
+
+    def deco(cls: type[DatasetRule]) -> type[DatasetRule]:
+        made = []
+        for spec in rules:
+            code, name, severity, summary, doc, *fix = spec
+            made.append(declare(code, name, severity, summary, doc, fix[0] if fix else None))
+        cls.RULES = tuple(made)
+        DATASET_RULES.append(cls)
+        return cls
+
+    return deco
+
+
+def load_all_rules() -> None:
+    """Import every rule module so that the table is complete."""
+    from ftk.lint.rules import (  # noqa: F401  (imported for their registrations)
+        duplicates,
+        hygiene,
+        language,
+        length,
+        schema,
+        secrets,
+        structure,
+    )
+
+
+def select_codes(select: Iterable[str] | None, ignore: Iterable[str] | None) -> set[str]:
+    """ruff-style selection: a code, a prefix (FTK4 = the hygiene family) or ALL."""
+    load_all_rules()
+    codes = set(RULES)
+
+    def expand(items: Iterable[str], what: str) -> set[str]:
+        out: set[str] = set()
+        for item in items:
+            item = item.strip().upper()
+            if not item:
+                continue
+            hit = codes if item == "ALL" else {c for c in codes if c.startswith(item)}
+            if not hit:
+                by_name = {c for c in codes if RULES[c].name == item.lower()}
+                if not by_name:
+                    raise ValueError(f"--{what}: no rule matches '{item}' (see `ftk rules`)")
+                hit = by_name
+            out |= hit
+        return out
+
+    chosen = expand(select, "select") if select else set(codes)
+    return chosen - (expand(ignore, "ignore") if ignore else set())

@@ -1,0 +1,137 @@
+"""FTK2xx — exact duplicates and contradictions, across every file linted together.
+
+Rows are compared after normalisation (Unicode NFC, case, whitespace runs, control characters;
+key order and format do not matter because the comparison is on the normalised example), and
+only an 8-byte hash of each row and prompt is kept, so memory stays small on large files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from ftk.data.formats import Example, Turn
+from ftk.lint.registry import DatasetRule, Finding, Fix, Location, Severity, dataset_rule
+
+_SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_MAX_LISTED = 10  # lines listed in one message; the JSON report carries them all
+
+
+def normalise_for_match(s: str) -> str:
+    if not s.isascii():
+        s = unicodedata.normalize("NFC", s)
+    return _SPACE.sub(" ", _CONTROL.sub("", s)).strip().casefold()
+
+
+def _hash_turns(turns: list[Turn], h=None) -> bytes:
+    h = h or hashlib.blake2b(digest_size=8)
+    for t in turns:
+        h.update(t.role.encode())
+        h.update(b"\x1f")
+        h.update(normalise_for_match(t.content).encode("utf-8", "surrogatepass"))
+        h.update(b"\x1e")
+    return h.digest()
+
+
+def row_key(ex: Example) -> bytes:
+    """Identity of a row for exact-duplicate matching."""
+    h = hashlib.blake2b(digest_size=8)
+    _hash_turns(ex.turns, h)
+    for part in (ex.chosen, ex.rejected):
+        if part is not None:
+            h.update(b"\x1d")
+            _hash_turns(part, h)
+    return h.digest()
+
+
+def _lines(locs: list[Location], path: str) -> str:
+    shown = [str(loc.line) if loc.path == path else f"{loc.path}:{loc.line}" for loc in locs[:_MAX_LISTED]]
+    more = f" and {len(locs) - _MAX_LISTED} more" if len(locs) > _MAX_LISTED else ""
+    return ", ".join(shown) + more
+
+
+@dataset_rule(
+    ("FTK201", "exact-duplicate", Severity.WARNING, "Row duplicates an earlier row",
+     """
+     What it does: finds rows that are identical after normalisation (Unicode NFC, case,
+     whitespace, key order, and format: an alpaca row and the same chat row match) and reports
+     every copy after the first, with all the lines of its group.
+     Why it matters: duplicates are trained on several times per epoch, skewing the model toward
+     them, and they leak between train and eval splits.
+     Example: lines 12 and 845 hold the same question and answer, once with a trailing space.
+     Use instead: keep one copy; `--fix` keeps the first of each group.
+     """, Fix.KEEP_FIRST),
+)
+class ExactDuplicates(DatasetRule):
+    def __init__(self, options, selected):
+        super().__init__(options, selected)
+        self.first: dict[bytes, Location] = {}
+        self.groups: dict[bytes, list[Location]] = {}
+
+    def observe(self, loc: Location, example: Example) -> None:
+        key = row_key(example)
+        first = self.first.setdefault(key, loc)
+        if first is not loc:
+            self.groups.setdefault(key, [first]).append(loc)
+
+    def finish(self) -> Iterator[Finding]:
+        for locs in self.groups.values():
+            for loc in locs[1:]:
+                yield Finding("FTK201", loc, None,
+                              f"duplicate of line {_lines([locs[0]], loc.path)} "
+                              f"(group of {len(locs)}: lines {_lines(locs, loc.path)})",
+                              tuple(locs))
+
+    def stats(self) -> dict:
+        return {"duplicates": {"groups": len(self.groups), "rows": sum(len(g) - 1 for g in self.groups.values())}}
+
+
+@dataset_rule(
+    ("FTK202", "contradiction", Severity.WARNING, "Same prompt, different responses",
+     """
+     What it does: groups rows whose prompts (every turn before the last assistant turn, system
+     prompt included, normalised as for FTK201) are identical but whose responses differ, and
+     reports every row of each group.
+     Why it matters: the model is taught two answers to one question; for factual data one of
+     them is usually wrong, and the loss cannot go down on either.
+     Example: "What is the capital of Australia?" answered "Canberra" on line 3 and "Sydney" on
+     line 90.
+     Use instead: keep the right answer. For tasks with many valid answers (stories, poems),
+     ignore this rule: `--ignore FTK202`.
+     """),
+)
+class Contradictions(DatasetRule):
+    def __init__(self, options, selected):
+        super().__init__(options, selected)
+        # prompt hash -> (first location, its response hash); prompts seen twice or more keep all rows.
+        self.first: dict[bytes, tuple[Location, bytes]] = {}
+        self.groups: dict[bytes, list[tuple[Location, bytes]]] = {}
+
+    def observe(self, loc: Location, example: Example) -> None:
+        prompt, response = example.prompt_and_response()
+        if not prompt or response is None or not any(t.role == "user" for t in prompt):
+            return
+        entry = (loc, _hash_turns([response]))
+        key = _hash_turns(prompt)
+        first = self.first.setdefault(key, entry)
+        if first is not entry:
+            self.groups.setdefault(key, [first]).append(entry)
+
+    def finish(self) -> Iterator[Finding]:
+        for entries in self.groups.values():
+            answers = {r for _, r in entries}
+            if len(answers) < 2:
+                continue
+            locs = [loc for loc, _ in entries]
+            for loc, _ in entries:
+                others = [o for o in locs if o != loc]
+                yield Finding("FTK202", loc, None,
+                              f"same prompt as line {_lines(others[:1], loc.path)} with a different response "
+                              f"({len(answers)} distinct responses in lines {_lines(locs, loc.path)})",
+                              tuple(locs))
+
+    def stats(self) -> dict:
+        return {"contradictions": {"groups": sum(1 for g in self.groups.values() if len({r for _, r in g}) > 1)}}

@@ -1,0 +1,72 @@
+"""FTK6xx — language of the text users train on (user and assistant turns, or `text`)."""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+
+from ftk.data.formats import Example
+from ftk.lint.language import LanguageDetector
+from ftk.lint.registry import DatasetRule, Finding, Location, Severity, dataset_rule
+
+TRAINED_ROLES = ("user", "assistant", "text")
+
+
+@dataset_rule(
+    ("FTK601", "unexpected-language", Severity.WARNING, "Row is not in the expected language",
+     """
+     What it does: identifies the language of each row's user and assistant text (langdetect,
+     seeded) and flags rows not in `--lang` (a comma-separated list of ISO 639-1 codes such as
+     `en,fr`) or, without it, not in the dataset's dominant language. Rows with fewer than 20
+     letters are not judged. The report shows the distribution.
+     Why it matters: a few off-language rows in a monolingual set make the model switch language
+     mid-answer; often they are scraping or translation errors.
+     Example: a German answer in an English instruction set.
+     Use instead: translate or drop the row, or declare the languages you train with `--lang`.
+     """),
+)
+class UnexpectedLanguage(DatasetRule):
+    def __init__(self, options, selected):
+        super().__init__(options, selected)
+        self.detector = LanguageDetector(options.min_language_chars)
+        self.paths: dict[str, int] = {}
+        self.langs: dict[str, int] = {}
+        # One entry per judged row, in compact arrays: path index, line, language index.
+        self.row_path, self.row_line, self.row_lang = array("I"), array("I"), array("H")
+        self.undetermined = 0
+
+    def observe(self, loc: Location, example: Example) -> None:
+        text = "\n".join(t.content for t in example.all_turns() if t.role in TRAINED_ROLES)
+        lang = self.detector.detect(text)
+        if lang is None:
+            self.undetermined += 1
+            return
+        self.row_path.append(self.paths.setdefault(loc.path, len(self.paths)))
+        self.row_line.append(loc.line)
+        self.row_lang.append(self.langs.setdefault(lang, len(self.langs)))
+
+    def distribution(self) -> Counter:
+        names = list(self.langs)
+        return Counter({names[i]: n for i, n in Counter(self.row_lang).items()})
+
+    def expected(self) -> tuple[set[str], str]:
+        if self.options.langs:
+            return set(self.options.langs), "--lang"
+        top = self.distribution().most_common(1)
+        return ({top[0][0]} if top else set()), "the dominant language"
+
+    def finish(self) -> Iterator[Finding]:
+        expected, why = self.expected()
+        names, paths = list(self.langs), list(self.paths)
+        wanted = {i for i, lang in enumerate(names) if lang in expected}
+        shown = ",".join(sorted(expected))
+        for p, line, li in zip(self.row_path, self.row_line, self.row_lang):
+            if li not in wanted:
+                yield Finding("FTK601", Location(paths[p], line), None,
+                              f"language '{names[li]}', expected {shown} ({why})")
+
+    def stats(self) -> dict:
+        return {"language": {"distribution": dict(self.distribution().most_common()),
+                             "undetermined": self.undetermined, "expected": sorted(self.expected()[0]),
+                             "detector_calls": dict(self.detector.calls)}}

@@ -1,0 +1,123 @@
+"""FTK3xx — length: token counts against the recipe's max length, and near-empty responses."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+from ftk.data.formats import Example, Turn
+from ftk.lint.registry import (
+    DatasetRule, Finding, Fix, Location, Options, Severity, dataset_rule, row_rule,
+)
+from ftk.lint.tokens import EstimateCounter
+
+BATCH = 1024  # rows per tokenizer call: big enough for the Rust batch encoder to use both cores
+_WORD = re.compile(r"[^\W_]")  # a letter or digit in any script
+
+
+def percentiles(hist: Counter, qs=(0.5, 0.95, 0.99)) -> dict:
+    """min/median/p95/p99/max from a histogram of lengths (exact; memory bounded by distinct lengths)."""
+    n = sum(hist.values())
+    if not n:
+        return {"count": 0}
+    out = {"count": n, "min": min(hist), "max": max(hist), "mean": round(sum(k * v for k, v in hist.items()) / n, 1)}
+    keys = sorted(hist)
+    for q in qs:
+        rank, seen = max(1, math.ceil(q * n)), 0  # nearest-rank percentile
+        for k in keys:
+            seen += hist[k]
+            if seen >= rank:
+                out["median" if q == 0.5 else f"p{round(q * 100)}"] = k
+                break
+    return out
+
+
+@dataset_rule(
+    ("FTK301", "too-long", Severity.WARNING, "Row is longer than the max length and will be truncated",
+     """
+     What it does: counts each row's tokens as the recipe's tokenizer and chat template will see
+     them and flags rows longer than the max length (`--max-length`, the recipe's, or 2048).
+     Why it matters: the trainer truncates them: the end of the answer — often the conclusion and
+     the end-of-turn token — is never learnt, and the model learns not to stop.
+     Example: a 3,000-token answer with max length 2048.
+     Use instead: raise the max length, split the conversation, or drop the row.
+     """),
+    ("FTK302", "response-truncated-away", Severity.ERROR,
+     "The prompt alone fills the max length: no response token survives truncation",
+     """
+     What it does: flags rows whose tokens before the first assistant response already reach the
+     max length, so truncation removes the whole response.
+     Why it matters: with assistant-only loss the row trains nothing; with full loss it trains on
+     the prompt only. Either way it is wasted compute that looks fine in the logs.
+     Example: a 5,000-token document to summarise, max length 2048.
+     Use instead: shorten the prompt (chunk the document) or raise the max length.
+     """, Fix.DROP_ROW),
+)
+class TokenLengths(DatasetRule):
+    def __init__(self, options: Options, selected: set[str]):
+        super().__init__(options, selected)
+        self.counter = options.tokenizer or EstimateCounter()
+        self.pending: list[tuple[Location, Example]] = []
+        self.by_role: dict[str, Counter] = {}
+        self.found: list[Finding] = []
+
+    def observe(self, loc: Location, example: Example) -> None:
+        self.pending.append((loc, example))
+        if len(self.pending) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        texts = [t.content for _, ex in self.pending for t in ex.all_turns()]
+        counts = iter(self.counter.count(texts))
+        for loc, ex in self.pending:
+            n_tokens = {id(t): next(counts) for t in ex.all_turns()}
+            for t in ex.all_turns():
+                self.by_role.setdefault(t.role, Counter())[n_tokens[id(t)]] += 1
+            totals = [self._check(loc, conv, n_tokens) for conv in ex.conversations()]
+            self.by_role.setdefault("total", Counter())[max(totals)] += 1
+        self.pending.clear()
+
+    def _check(self, loc: Location, conv: list[Turn], n_tokens: dict[int, int]) -> int:
+        roles = tuple(t.role for t in conv)
+        total = sum(n_tokens[id(t)] for t in conv) + self.counter.overhead(roles)
+        limit = self.options.max_length
+        if total <= limit:
+            return total
+        approx = "" if self.counter.exact else "≈"
+        first_answer = next((i for i, t in enumerate(conv) if t.role == "assistant"), None)
+        if first_answer is not None:
+            prompt = sum(n_tokens[id(t)] for t in conv[:first_answer]) + self.counter.overhead(roles[:first_answer + 1])
+            if prompt >= limit:
+                self.found.append(Finding("FTK302", loc, conv[first_answer].field,
+                                          f"the prompt is {approx}{prompt} tokens, max length {limit}: "
+                                          f"the response is truncated away"))
+                return total
+        self.found.append(Finding("FTK301", loc, None,
+                                  f"{approx}{total} tokens > max length {limit}: the last {total - limit} are truncated"))
+        return total
+
+    def finish(self) -> Iterator[Finding]:
+        self._flush()
+        yield from self.found
+
+    def stats(self) -> dict:
+        return {"tokens": {"tokenizer": self.counter.label, "exact": self.counter.exact,
+                           "max_length": self.options.max_length,
+                           "by_role": {role: percentiles(h) for role, h in sorted(self.by_role.items())}}}
+
+
+@row_rule("FTK303", "near-empty-response", Severity.WARNING, "Response has no letters or digits")
+def near_empty_response(ex: Example, opts: Options):
+    """
+    What it does: flags an assistant response that is not empty but holds no letter or digit in
+    any script ("...", "-", "?", "!!").
+    Why it matters: such rows teach the model to answer with punctuation; they are usually
+    generation failures. (Empty responses are FTK106/FTK009.)
+    Example: `{"prompt": "Summarise the article.", "completion": "..."}`
+    Use instead: write the response or drop the row.
+    """
+    for t in ex.all_turns():
+        if t.role == "assistant" and t.content.strip() and not _WORD.search(t.content):
+            yield t.field, f"response {t.content.strip()[:20]!r} has no letters or digits"

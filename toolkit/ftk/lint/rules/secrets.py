@@ -1,0 +1,103 @@
+"""FTK5xx — secrets and personal data. Findings never print a full secret: only its kind, the
+first characters and its length."""
+
+import re
+
+from ftk.data.formats import Example
+from ftk.lint.registry import Options, Severity, row_rule
+
+# Token formats documented by their issuers (the same families gitleaks and GitHub secret scanning
+# look for). Ordered most specific first: an Anthropic key is also an `sk-` key.
+API_KEYS = [
+    ("Anthropic API key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
+    ("OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}")),
+    ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})\b")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")),
+    ("Stripe secret key", re.compile(r"\b[rs]k_live_[0-9A-Za-z]{20,}\b")),
+    ("JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
+]
+PRIVATE_KEY = re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----")
+EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b")
+# Domains reserved for documentation (RFC 2606/6761): addresses there are not anyone's.
+RESERVED_DOMAINS = ("example.com", "example.org", "example.net", "example", "test", "invalid", "localhost")
+# International (+CC …) or North-American formatted numbers; bare digit runs are left alone, they
+# are far more often quantities, ids or years than phone numbers.
+PHONE = re.compile(
+    r"(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}"
+    r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4})(?![\w-])"
+)
+
+
+def redact(secret: str) -> str:
+    return f"{secret[:4]}…({len(secret)} chars)"
+
+
+@row_rule("FTK501", "api-key", Severity.WARNING, "Text contains what looks like an API key or token")
+def api_key(ex: Example, opts: Options):
+    """
+    What it does: flags strings in the formats of well-known credentials: OpenAI and Anthropic
+    keys, AWS access key ids, GitHub, Slack, Google, Hugging Face and Stripe tokens, JWTs. The
+    finding shows the kind, the first four characters and the length, never the secret.
+    Why it matters: models memorise and repeat secrets from training data; a published adapter
+    can leak them.
+    Example: "export OPENAI_API_KEY=sk-proj-…"
+    Use instead: replace with a placeholder such as `sk-...` or `<API_KEY>`.
+    """
+    for t in ex.all_turns():
+        for kind, pattern in API_KEYS:
+            m = pattern.search(t.content)
+            if m:
+                yield t.field, f"{kind} {redact(m.group())}"
+                break
+
+
+@row_rule("FTK502", "private-key", Severity.WARNING, "Text contains a private key block")
+def private_key(ex: Example, opts: Options):
+    """
+    What it does: flags PEM/OpenSSH/PGP private key headers (`-----BEGIN … PRIVATE KEY-----`).
+    Why it matters: a private key in training data can be reproduced verbatim by the model.
+    Example: a config-file answer that pastes an `id_rsa`.
+    Use instead: a truncated, obviously fake key or a placeholder.
+    """
+    for t in ex.all_turns():
+        m = PRIVATE_KEY.search(t.content)
+        if m:
+            yield t.field, f"private key block {m.group()!r}"
+
+
+@row_rule("FTK503", "email-address", Severity.WARNING, "Text contains an e-mail address")
+def email_address(ex: Example, opts: Options):
+    """
+    What it does: flags e-mail addresses, except at documentation domains (example.com, .test …).
+    Why it matters: personal data in training sets is a privacy and compliance risk, and the
+    model may hand out real people's addresses.
+    Example: "Write to jane.doe@gmail.com for a refund."
+    Use instead: anonymise (`user@example.com`).
+    """
+    for t in ex.all_turns():
+        for m in EMAIL.finditer(t.content):
+            domain = m.group().rsplit("@", 1)[1].lower()
+            if not any(domain == d or domain.endswith("." + d) for d in RESERVED_DOMAINS):
+                user = m.group().split("@")[0]
+                yield t.field, f"e-mail address {user[:2]}…@{domain}"
+                break
+
+
+@row_rule("FTK504", "phone-number", Severity.WARNING, "Text contains a phone number")
+def phone_number(ex: Example, opts: Options):
+    """
+    What it does: flags phone numbers written in international (+44 20 7946 0958) or North-American
+    ((555) 123-4567, 555-123-4567) form with 8–15 digits.
+    Why it matters: personal data; see FTK503.
+    Example: "Call me on +1 415 555 0199."
+    Use instead: anonymise (`+1 555 0100`, a reserved fictional range) or remove.
+    """
+    for t in ex.all_turns():
+        for m in PHONE.finditer(t.content):
+            digits = sum(c.isdigit() for c in m.group())
+            if 8 <= digits <= 15:
+                yield t.field, f"phone number {m.group()[:4]}…({digits} digits)"
+                break
