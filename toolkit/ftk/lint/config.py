@@ -14,9 +14,10 @@ from the current directory upwards. Command-line options win over it.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from ftk.errors import ConfigError
 

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from ftk.data.formats import KNOWN_KEYS, Example, Format, SchemaProblem, detect_format, normalise
 from ftk.data.reader import ReadProblem, Record, read_records
 from ftk.lint.registry import (
-    DATASET_RULES, ROW_CHECKS, RULES, Diagnostic, Location, Options, Severity, load_all_rules,
+    DATASET_RULES,
+    ROW_CHECKS,
+    RULES,
+    Diagnostic,
+    Location,
+    Options,
+    Severity,
+    load_all_rules,
 )
 
 FORMAT_SAMPLE = 256  # rows read ahead to decide a file's format by majority

@@ -4,7 +4,8 @@ Counting is batched (the Rust tokenizer encodes a batch on both cores). A row's 
 of its turns' content tokens plus the chat template's own tokens for that sequence of roles. The
 template part is rendered once per role sequence with a one-token stand-in for each content and
 cached, so a million rows cost a handful of renders; it can be off by a token per turn where a
-content's first or last token merges with the template's text.
+content's first or last token merges with the template's text. Contents the template drops
+(Mistral's system prompt in some positions) are not counted.
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ import json
 import math
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from ftk.errors import UsageError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "tokenizers"
 TURN_OVERHEAD_ESTIMATE = 4  # tokens a typical template spends per turn (role header + end marker)
+
+
+class Layout(NamedTuple):
+    """How a template lays out a sequence of roles: its own tokens, and which contents it keeps."""
+
+    overhead: int
+    kept: tuple[bool, ...]
 
 
 class EstimateCounter:
@@ -29,8 +38,8 @@ class EstimateCounter:
     def count(self, texts: list[str]) -> list[int]:
         return [math.ceil(len(t) / 4) for t in texts]
 
-    def overhead(self, roles: tuple[str, ...]) -> int:
-        return TURN_OVERHEAD_ESTIMATE * len(roles) if roles != ("text",) else 0
+    def layout(self, roles: tuple[str, ...]) -> Layout:
+        return Layout(TURN_OVERHEAD_ESTIMATE * len(roles) if roles != ("text",) else 0, (True,) * len(roles))
 
 
 class TokenCounter:
@@ -40,30 +49,38 @@ class TokenCounter:
 
     def __init__(self, backend, chat_template: str | None, special_tokens: dict[str, str], label: str):
         self.backend, self.chat_template, self.special_tokens, self.label = backend, chat_template, special_tokens, label
-        self._overhead: dict[tuple[str, ...], int] = {}
+        self._layouts: dict[tuple[str, ...], Layout] = {}
         self._stand_in = len(backend.encode("x", add_special_tokens=False).ids)
 
     def count(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self.backend.encode_batch(texts, add_special_tokens=False)]
 
-    def overhead(self, roles: tuple[str, ...]) -> int:
-        cached = self._overhead.get(roles)
+    def layout(self, roles: tuple[str, ...]) -> Layout:
+        cached = self._layouts.get(roles)
         if cached is None:
-            cached = self._overhead[roles] = self._render_overhead(roles)
+            cached = self._layouts[roles] = self._render_layout(roles)
         return cached
 
-    def _render_overhead(self, roles: tuple[str, ...]) -> int:
-        if roles == ("text",) or not self.chat_template:
-            return 0
+    def _render(self, roles: tuple[str, ...], contents: list[str]) -> str:
         from transformers.utils.chat_template_utils import render_jinja_template
 
-        messages = [{"role": r, "content": "x"} for r in roles]
+        messages = [{"role": r, "content": c} for r, c in zip(roles, contents)]
+        rendered, _ = render_jinja_template([messages], chat_template=self.chat_template, **self.special_tokens)
+        return rendered[0]
+
+    def _render_layout(self, roles: tuple[str, ...]) -> Layout:
+        if roles == ("text",) or not self.chat_template:
+            return Layout(0, (True,) * len(roles))
         try:
-            rendered, _ = render_jinja_template([messages], chat_template=self.chat_template, **self.special_tokens)
+            # Which turns does the template keep? (Mistral's drops the system prompt unless the
+            # conversation ends with a user turn.) Mark each content and look for the marks.
+            marked = self._render(roles, [f"\u2063{i}\u2063" for i in range(len(roles))])
+            kept = tuple(f"\u2063{i}\u2063" in marked for i in range(len(roles)))
+            rendered = self._render(roles, ["x"] * len(roles))
         except Exception:  # the template refuses this role order (Gemma, Mistral): structure rules report it
-            return TURN_OVERHEAD_ESTIMATE * len(roles)
-        n = len(self.backend.encode(rendered[0], add_special_tokens=False).ids)
-        return max(0, n - self._stand_in * len(roles))
+            return Layout(TURN_OVERHEAD_ESTIMATE * len(roles), (True,) * len(roles))
+        n = len(self.backend.encode(rendered, add_special_tokens=False).ids)
+        return Layout(max(0, n - self._stand_in * sum(kept)), kept)
 
 
 def _special_tokens(config: dict) -> dict[str, str]:

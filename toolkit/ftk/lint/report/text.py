@@ -67,7 +67,7 @@ def _stats(con: Console, stats: dict) -> None:
     if lang:
         total = sum(lang["distribution"].values())
         parts = [f"{code} {n / total:.1%} ({n:,})" for code, n in list(lang["distribution"].items())[:8]] if total else []
-        con.print(f"Languages: {' · '.join(parts) or 'none detected'} · {lang['undetermined']:,} too short to judge")
+        con.print(f"Languages: {' · '.join(parts) or 'none detected'} · {lang['undetermined']:,} undetermined (short or ambiguous)")
     dup, con_groups = stats.get("duplicates"), stats.get("contradictions")
     if dup or con_groups:
         bits = []

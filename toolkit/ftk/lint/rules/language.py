@@ -19,7 +19,8 @@ TRAINED_ROLES = ("user", "assistant", "text")
      What it does: identifies the language of each row's user and assistant text (langdetect,
      seeded) and flags rows not in `--lang` (a comma-separated list of ISO 639-1 codes such as
      `en,fr`) or, without it, not in the dataset's dominant language. Rows with fewer than 20
-     letters are not judged. The report shows the distribution.
+     letters, or that langdetect places with less than 80% probability, are not judged. The
+     report shows the distribution.
      Why it matters: a few off-language rows in a monolingual set make the model switch language
      mid-answer; often they are scraping or translation errors.
      Example: a German answer in an English instruction set.
@@ -34,7 +35,7 @@ class UnexpectedLanguage(DatasetRule):
         self.langs: dict[str, int] = {}
         # One entry per judged row, in compact arrays: path index, line, language index.
         self.row_path, self.row_line, self.row_lang = array("I"), array("I"), array("H")
-        self.undetermined = 0
+        self.undetermined = 0  # too short, or no confident answer
 
     def observe(self, loc: Location, example: Example) -> None:
         text = "\n".join(t.content for t in example.all_turns() if t.role in TRAINED_ROLES)

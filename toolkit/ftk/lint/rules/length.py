@@ -9,7 +9,14 @@ from collections.abc import Iterator
 
 from ftk.data.formats import Example, Turn
 from ftk.lint.registry import (
-    DatasetRule, Finding, Fix, Location, Options, Severity, dataset_rule, row_rule,
+    DatasetRule,
+    Finding,
+    Fix,
+    Location,
+    Options,
+    Severity,
+    dataset_rule,
+    row_rule,
 )
 from ftk.lint.tokens import EstimateCounter
 
@@ -81,14 +88,16 @@ class TokenLengths(DatasetRule):
 
     def _check(self, loc: Location, conv: list[Turn], n_tokens: dict[int, int]) -> int:
         roles = tuple(t.role for t in conv)
-        total = sum(n_tokens[id(t)] for t in conv) + self.counter.overhead(roles)
+        layout = self.counter.layout(roles)
+        total = layout.overhead + sum(n_tokens[id(t)] for t, kept in zip(conv, layout.kept) if kept)
         limit = self.options.max_length
         if total <= limit:
             return total
         approx = "" if self.counter.exact else "≈"
         first_answer = next((i for i, t in enumerate(conv) if t.role == "assistant"), None)
         if first_answer is not None:
-            prompt = sum(n_tokens[id(t)] for t in conv[:first_answer]) + self.counter.overhead(roles[:first_answer + 1])
+            head = self.counter.layout(roles[:first_answer + 1])
+            prompt = head.overhead + sum(n_tokens[id(t)] for t, kept in zip(conv[:first_answer], head.kept) if kept)
             if prompt >= limit:
                 self.found.append(Finding("FTK302", loc, conv[first_answer].field,
                                           f"the prompt is {approx}{prompt} tokens, max length {limit}: "

@@ -1,0 +1,83 @@
+import json
+
+import pytest
+
+from ftk.data.reader import ReadProblem, read_records
+from ftk.errors import InputError
+from tests.conftest import write_jsonl
+
+
+def problems(rec):
+    return [i.problem for i in rec.issues]
+
+
+def test_jsonl_lines_keep_their_numbers_and_problems(tmp_path):
+    p = write_jsonl(tmp_path / "d.jsonl", [
+        b"\xef\xbb\xbf" + b'{"text": "first"}',
+        b"",
+        b'{"text": "caf\xe9"}',          # Latin-1 byte, not UTF-8
+        b'{"text": NaN}',                 # Python accepts NaN, JSON does not
+        b'{"text": "ok"}\r',              # CRLF line
+        b'[1, 2]',
+    ])
+    recs = list(read_records(p))
+    assert [r.line for r in recs] == [1, 2, 3, 4, 5, 6]
+    assert problems(recs[0]) == [ReadProblem.BOM] and recs[0].value == {"text": "first"}
+    assert problems(recs[1]) == [ReadProblem.BLANK_LINE] and not recs[1].parsed
+    assert problems(recs[2]) == [ReadProblem.INVALID_ENCODING] and "byte 14" in recs[2].issues[0].message
+    assert problems(recs[3]) == [ReadProblem.INVALID_JSON] and "NaN" in recs[3].issues[0].message
+    assert recs[4].value == {"text": "ok"} and not recs[4].issues
+    assert recs[5].parsed and recs[5].value == [1, 2]
+
+
+def test_json_array_elements_carry_the_line_they_start_on(tmp_path):
+    p = tmp_path / "d.json"
+    p.write_text('[\n  {"text": "a"},\n\n  {"text":\n   "b"},\n  {"text": "c"}\n]\n')
+    recs = list(read_records(p))
+    assert [(r.line, r.value["text"]) for r in recs] == [(2, "a"), (4, "b"), (6, "c")]
+
+
+def test_broken_json_array_reports_where_it_breaks(tmp_path):
+    p = tmp_path / "d.json"
+    p.write_text('[\n {"text": "a"},\n {"text": "b",\n]\n')
+    recs = list(read_records(p))
+    assert recs[0].value == {"text": "a"}
+    assert recs[1].line == 3 and problems(recs[1]) == [ReadProblem.INVALID_JSON]
+    assert "rest of the array" in recs[1].issues[0].message
+
+
+def test_json_file_with_jsonl_content_is_read_as_lines(tmp_path):
+    p = tmp_path / "d.json"
+    p.write_text('{"text": "a"}\n{"text": "b"}\n')
+    assert [r.value["text"] for r in read_records(p)] == ["a", "b"]
+
+
+def test_csv_rows_use_file_line_numbers_and_decode_json_cells(tmp_path):
+    p = tmp_path / "d.csv"
+    msgs = json.dumps([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}])
+    p.write_text('instruction,output\n"multi\nline",x\nsecond,y\n', encoding="utf-8")
+    recs = list(read_records(p))
+    assert [r.line for r in recs] == [2, 4]
+    assert recs[0].value == {"instruction": "multi\nline", "output": "x"}
+    q = tmp_path / "m.csv"
+    q.write_text("messages\n" + '"' + msgs.replace('"', '""') + '"\n', encoding="utf-8")
+    assert list(read_records(q))[0].value["messages"][1]["content"] == "hello"
+
+
+def test_parquet_rows_are_numbered(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"prompt": ["a", "b", "c"], "completion": ["x", "y", None]}), p)
+    recs = list(read_records(p))
+    assert [(r.line, r.value["prompt"]) for r in recs] == [(1, "a"), (2, "b"), (3, "c")]
+    assert recs[2].value["completion"] is None
+
+
+@pytest.mark.parametrize("name, message", [("missing.jsonl", "no such file"), ("data.txt", "unsupported file type")])
+def test_unreadable_inputs_raise_input_error(tmp_path, name, message):
+    if name.endswith(".txt"):
+        (tmp_path / name).write_text("hello")
+    with pytest.raises(InputError, match=message):
+        list(read_records(tmp_path / name))
