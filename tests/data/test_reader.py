@@ -81,3 +81,17 @@ def test_unreadable_inputs_raise_input_error(tmp_path, name, message):
         (tmp_path / name).write_text("hello")
     with pytest.raises(InputError, match=message):
         list(read_records(tmp_path / name))
+
+
+@pytest.mark.parametrize("body, line, message", [
+    ('[\n{"text": "a"},\n{"text": "b"},\n]\n', 4, "trailing comma"),
+    ('[\n{"text": "a"}\n{"text": "b"}\n]\n', 3, "expected ',' or ']'"),
+    ('[\n{"text": "a"},\n{"text": "b"}\n] trailing garbage\n', 4, "text after the closing"),
+])
+def test_malformed_json_arrays_are_reported_where_they_break(tmp_path, body, line, message):
+    p = tmp_path / "d.json"
+    p.write_text(body)
+    recs = list(read_records(p))
+    bad = [r for r in recs if r.issues]
+    assert len(bad) == 1 and bad[0].line == line and message in bad[0].issues[0].message
+    assert recs[0].value == {"text": "a"}

@@ -140,32 +140,51 @@ def _read_json(p: Path) -> Iterator[Record]:
                      f"not valid UTF-8 (byte {exc.start + 1}); the JSON array cannot be read")])
         return
     decoder = json.JSONDecoder(parse_constant=_reject_constant)
-    pos = text.index("[") + 1
-    line = 1 + text.count("\n", 0, pos)
-    first = True
-    while True:
-        # Skip whitespace and the comma between elements, counting newlines as we go.
-        start = pos
-        while pos < len(text) and text[pos] in " \t\r\n":
-            pos += 1
-        if pos < len(text) and text[pos] == "," and not first:
-            pos += 1
-            while pos < len(text) and text[pos] in " \t\r\n":
+    pos = _skip_space(text, text.index("[") + 1)
+
+    counted = [0, 1]  # newlines are counted once, incrementally: (offset counted to, line there)
+
+    def line_at(at: int) -> int:
+        counted[1] += text.count("\n", counted[0], at)
+        counted[0] = at
+        return counted[1]
+
+    def broken(at: int, what: str) -> Record:
+        return Record(str(p), line_at(at), issues=bom_issue + [Issue(ReadProblem.INVALID_JSON, f"invalid JSON: {what}")])
+
+    if text.startswith("]", pos):
+        pos += 1
+    else:
+        while True:
+            try:
+                value, end = decoder.raw_decode(text, pos)
+            except (ValueError, RecursionError) as exc:
+                what = _json_error(exc) if pos < len(text) else "unexpected end of file"
+                yield broken(pos, f"{what}; the rest of the array cannot be read")
+                return
+            yield Record(str(p), line_at(pos), value=value, parsed=True, issues=bom_issue)
+            bom_issue = []
+            pos = _skip_space(text, end)
+            if text.startswith("]", pos):
                 pos += 1
-        line += text.count("\n", start, pos)
-        if pos < len(text) and text[pos] == "]":
-            return
-        try:
-            value, end = decoder.raw_decode(text, pos)
-        except (ValueError, RecursionError) as exc:
-            msg = _json_error(exc) if pos < len(text) else "unexpected end of file"
-            yield Record(str(p), line, issues=bom_issue + [Issue(ReadProblem.INVALID_JSON,
-                         f"invalid JSON: {msg}; the rest of the array cannot be read")])
-            return
-        yield Record(str(p), line, value=value, parsed=True, issues=bom_issue)
-        bom_issue, first = [], False
-        line += text.count("\n", pos, end)
-        pos = end
+                break
+            if not text.startswith(",", pos):
+                yield broken(pos, "expected ',' or ']' after an array element; the rest of the array cannot be read")
+                return
+            pos = _skip_space(text, pos + 1)
+            if text.startswith("]", pos):
+                yield broken(pos, "trailing comma before ']'")
+                pos += 1
+                break
+    pos = _skip_space(text, pos)
+    if pos < len(text):
+        yield broken(pos, "text after the closing ']'")
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
 
 
 def _decode_cell(column: str, cell: str) -> object:

@@ -89,7 +89,7 @@ def check_record(rec: Record, file_format: Format | None, checker: Checker) -> t
         return out, None
     if file_format is not None and fmt is not file_format:
         if "FTK007" in sel:
-            out.append(checker.diag("FTK007", rec, f"{fmt.value} row in a {file_format.value} file"))
+            out.append(checker.diag("FTK007", rec, f"{fmt.value} row in a file of {file_format.value} rows"))
         return out, None
     example, issues = normalise(obj, fmt)
     for issue in issues:

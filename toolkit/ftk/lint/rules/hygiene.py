@@ -26,7 +26,8 @@ PLACEHOLDERS = {"n/a", "null", "nil", "<noinput>", "<nooutput>", "<no output>", 
                 "<answer>", "[answer]", "undefined", "nan"}
 REFUSALS = re.compile(
     r"\bas an ai(?: language)? model\b|\bas a large language model\b|\bi(?:'m| am) (?:just )?an ai\b.{0,40}\b(?:cannot|can't|don't)"
-    r"|\bi(?:'m| am) sorry, but (?:i|as an ai) (?:cannot|can't|am not able|won't)"
+    r"|\bi(?:'m| am) sorry, but (?:i|as an ai)(?: cannot| can't| am not able to| won't)"
+    r" (?:help|assist|provide|fulfil|fulfill|comply|create|generate|write|engage|do that)\b"
     r"|\bi cannot (?:fulfill|comply with|assist with) (?:this|that|your) request\b"
     r"|\bmy knowledge cutoff\b|\bi do not have (?:personal )?(?:opinions|feelings|emotions)\b",
     re.IGNORECASE,

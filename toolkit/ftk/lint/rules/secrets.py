@@ -23,10 +23,11 @@ PRIVATE_KEY = re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )
 EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b")
 # Domains reserved for documentation (RFC 2606/6761): addresses there are not anyone's.
 RESERVED_DOMAINS = ("example.com", "example.org", "example.net", "example", "test", "invalid", "localhost")
-# International (+CC …) or North-American formatted numbers; bare digit runs are left alone, they
-# are far more often quantities, ids or years than phone numbers.
+# International (+CC …, groups split by spaces or hyphens: with dots, "+12.50 13.00" is prices) or
+# North-American formatted numbers; bare digit runs are left alone, they are far more often
+# quantities, ids or years than phone numbers.
 PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}"
+    r"(?<![\w+])(?:\+\d{1,3}[ -]?(?:\(\d{1,4}\)[ -]?)?\d{2,4}(?:[ -]\d{2,4}){1,4}"
     r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4})(?![\w-])"
 )
 
@@ -71,7 +72,8 @@ def private_key(ex: Example, opts: Options):
 @row_rule("FTK503", "email-address", Severity.WARNING, "Text contains an e-mail address")
 def email_address(ex: Example, opts: Options):
     """
-    What it does: flags e-mail addresses, except at documentation domains (example.com, .test …).
+    What it does: flags e-mail addresses, except at documentation domains (example.com, .test …)
+    and SSH remotes such as `git@github.com:org/repo.git`.
     Why it matters: personal data in training sets is a privacy and compliance risk, and the
     model may hand out real people's addresses.
     Example: "Write to jane.doe@gmail.com for a refund."
@@ -79,6 +81,8 @@ def email_address(ex: Example, opts: Options):
     """
     for t in ex.all_turns():
         for m in EMAIL.finditer(t.content):
+            if t.content.startswith(":", m.end()):
+                continue  # an SSH remote (git@github.com:org/repo.git), not an address
             domain = m.group().rsplit("@", 1)[1].lower()
             if not any(domain == d or domain.endswith("." + d) for d in RESERVED_DOMAINS):
                 user = m.group().split("@")[0]
