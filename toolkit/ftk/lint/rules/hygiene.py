@@ -32,6 +32,10 @@ REFUSALS = re.compile(
     r"|\bmy knowledge cutoff\b|\bi do not have (?:personal )?(?:opinions|feelings|emotions)\b",
     re.IGNORECASE,
 )
+# Lower-case substrings one of which every refusal match contains: tested before the regex.
+REFUSAL_HINTS = ("as an ai", "as a large language model", "i'm sorry", "i am sorry", "i cannot",
+                 "knowledge cutoff", "i do not have", "i'm an ai", "i am an ai", "i'm just an ai", "i am just an ai")
+TEMPLATE_HINTS = ("<|", "INST]", "_of_turn>", "SYSTEM_PROMPT]")
 
 
 def _snippet(text: str, start: int, end: int, pad: int = 12) -> str:
@@ -50,7 +54,7 @@ def mojibake(ex: Example, opts: Options):
     Use instead: repair at the source (or with `ftfy.fix_text`) and re-export.
     """
     for t in ex.all_turns():
-        m = MOJIBAKE.search(t.content)
+        m = None if t.content.isascii() else MOJIBAKE.search(t.content)
         if m:
             yield t.field, f"mojibake {m.group()!r} in {_snippet(t.content, m.start(), m.end())!r}"
 
@@ -97,7 +101,7 @@ def template_token(ex: Example, opts: Options):
     Use instead: store turns as separate messages and let the template add the markers.
     """
     for t in ex.all_turns():
-        m = TEMPLATE_TOKENS.search(t.content)
+        m = TEMPLATE_TOKENS.search(t.content) if any(h in t.content for h in TEMPLATE_HINTS) else None
         if m:
             yield t.field, f"template token {m.group()!r} inside {t.role} text"
 
@@ -128,7 +132,8 @@ def refusal_boilerplate(ex: Example, opts: Options):
     """
     for t in ex.all_turns():
         if t.role == "assistant":
-            m = REFUSALS.search(t.content)
+            lower = t.content.lower()
+            m = REFUSALS.search(t.content) if any(h in lower for h in REFUSAL_HINTS) else None
             if m:
                 yield t.field, f"refusal boilerplate {m.group()!r}"
 

@@ -8,6 +8,9 @@ from ftk.lint.registry import Options, Severity, row_rule
 
 # Token formats documented by their issuers (the same families gitleaks and GitHub secret scanning
 # look for). Ordered most specific first: an Anthropic key is also an `sk-` key.
+# Every key format below contains one of these: one scan of each text (≈ 7 µs) decides whether
+# the nine full patterns (≈ 15 µs each) need to run at all.
+API_HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|hf_|k_live_|eyJ")
 API_KEYS = [
     ("Anthropic API key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
     ("OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}")),
@@ -31,6 +34,9 @@ PHONE = re.compile(
     r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4})(?![\w-])"
 )
 
+# Every phone match starts with "+d", "(ddd)" or "ddd." / "ddd-": a cheap scan before the full one.
+PHONE_HINT = re.compile(r"\+\d|\(\d{3}\)|\d{3}[.-]\d")
+
 
 def redact(secret: str) -> str:
     return f"{secret[:4]}…({len(secret)} chars)"
@@ -48,6 +54,8 @@ def api_key(ex: Example, opts: Options):
     Use instead: replace with a placeholder such as `sk-...` or `<API_KEY>`.
     """
     for t in ex.all_turns():
+        if not API_HINT.search(t.content):
+            continue
         for kind, pattern in API_KEYS:
             m = pattern.search(t.content)
             if m:
@@ -64,7 +72,7 @@ def private_key(ex: Example, opts: Options):
     Use instead: a truncated, obviously fake key or a placeholder.
     """
     for t in ex.all_turns():
-        m = PRIVATE_KEY.search(t.content)
+        m = PRIVATE_KEY.search(t.content) if "PRIVATE KEY" in t.content else None
         if m:
             yield t.field, f"private key block {m.group()!r}"
 
@@ -80,6 +88,8 @@ def email_address(ex: Example, opts: Options):
     Use instead: anonymise (`user@example.com`).
     """
     for t in ex.all_turns():
+        if "@" not in t.content:
+            continue
         for m in EMAIL.finditer(t.content):
             if t.content.startswith(":", m.end()):
                 continue  # an SSH remote (git@github.com:org/repo.git), not an address
@@ -100,6 +110,8 @@ def phone_number(ex: Example, opts: Options):
     Use instead: anonymise (`+1 555 0100`, a reserved fictional range) or remove.
     """
     for t in ex.all_turns():
+        if not PHONE_HINT.search(t.content):
+            continue
         for m in PHONE.finditer(t.content):
             digits = sum(c.isdigit() for c in m.group())
             if 8 <= digits <= 15:
