@@ -5,8 +5,9 @@ langdetect costs about 2.3 ms a text, far more than every other rule together, s
   samples n-grams anyway, and the opening is representative;
 - texts with fewer than `min_chars` letters are not judged (langdetect guesses on them);
 - a script that belongs to one language answers at once (kana → ja, hangul → ko, Greek → el …);
-- ASCII text dense in English function words is English (agreement with langdetect is measured
-  in bench/lint_speed.py and reported in BENCHMARKS.md);
+- text dense in English function words, with almost none of French, German, Spanish, Italian,
+  Portuguese or Dutch ones, is English (agreement with langdetect is measured in
+  bench/lint_speed.py and reported in BENCHMARKS.md);
 - answers are cached by cleaned text, so repeated texts are judged once.
 Everything else goes to langdetect, seeded so runs are repeatable; an answer it gives with less
 than 80% probability counts as undetermined.
@@ -20,7 +21,7 @@ _CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
 _URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+")
 _NOT_LETTER = re.compile(r"[\W\d_]+")
 _LETTER = re.compile(r"[^\W\d_]")
-_WORDS = re.compile(r"[a-z']+")
+_WORDS = re.compile(r"[^\W\d_]+")  # words in any script; compared lower-cased
 # Scripts written by one language only among langdetect's 55.
 _SCRIPTS = [
     ("ja", re.compile(r"[\u3040-\u30ff]")),  # hiragana, katakana
@@ -36,10 +37,22 @@ _SCRIPTS = [
     ("pa", re.compile(r"[\u0a00-\u0a7f]")),
     ("bn", re.compile(r"[\u0980-\u09ff]")),
 ]
-# English function words that are rare as words in other Latin-script languages.
+# English function words that are rare as words in other Latin-script languages ...
 _ENGLISH = frozenset(
     "the and of to that it for with was are this you have not from which will your what there their "
-    "they would about how when been were has be by or can could should is".split()
+    "they would about how when been were has be by or can could should is my me we our into than then "
+    "them these those some any just like want need make help please know think because where who why "
+    "while if do does did so an at".split()
+)
+# ... and those of the Latin-script languages langdetect is most often asked to tell from English
+# (fr, de, es, it, pt, nl). Words shared with English (a, in, is, on, to) are left out of both.
+_OTHER = frozenset(
+    "le la les et est une des du que qui pour dans pas sur au aux ce cette sont avec "
+    "der die das und ist nicht mit ein eine zu den von sie ich es auf dem sich auch "
+    "el los las y una por con para del se lo como más pero "
+    "il di che non per sono della gli nel alla "
+    "het een van en dat niet op zijn voor met "
+    "os um não do da em uma com mais".split()
 )
 MAX_CHARS = 400
 MIN_PROBABILITY = 0.8
@@ -84,9 +97,12 @@ class LanguageDetector:
             if len(script.findall(text)) * 2 > letters:
                 self.calls["script"] += 1
                 return lang
-        if text.isascii():
-            words = _WORDS.findall(text.lower())
-            if len(words) >= 8 and sum(w in _ENGLISH for w in words) * 4 >= len(words):
+        words = _WORDS.findall(text.lower())
+        if len(words) >= 8:
+            english = sum(w in _ENGLISH for w in words)
+            other = sum(w in _OTHER for w in words)
+            # Dense in English function words, with (almost) none of another language's: English.
+            if english * 5 >= len(words) and other * 50 <= len(words):
                 self.calls["english"] += 1
                 return "en"
         return self.langdetect(text)
