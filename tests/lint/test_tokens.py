@@ -82,3 +82,13 @@ def test_percentiles_nearest_rank():
 
     p = percentiles(Counter({1: 50, 10: 45, 100: 4, 1000: 1}))
     assert p == {"count": 100, "min": 1, "max": 1000, "mean": 19.0, "median": 1, "p95": 10, "p99": 100}
+
+
+def test_histogram_bins_cover_max_length_and_longest_row():
+    from collections import Counter
+
+    from ftk.lint.rules.length import histogram
+
+    h = histogram(Counter({10: 3, 100: 2, 5000: 1}), max_length=2048, bins=10)
+    assert h["bin_width"] == 501 and sum(h["counts"]) == 6
+    assert h["counts"][0] == 5 and h["counts"][9] == 1

@@ -41,6 +41,16 @@ def percentiles(hist: Counter, qs=(0.5, 0.95, 0.99)) -> dict:
     return out
 
 
+def histogram(hist: Counter, max_length: int, bins: int = 40) -> dict:
+    """Row lengths in equal-width bins up to the larger of max_length and the longest row (for plots)."""
+    top = max([max_length, *hist]) if hist else max_length
+    width = max(1, math.ceil((top + 1) / bins))
+    counts = [0] * bins
+    for length, n in hist.items():
+        counts[min(bins - 1, length // width)] += n
+    return {"bin_width": width, "counts": counts}
+
+
 @dataset_rule(
     ("FTK301", "too-long", Severity.WARNING, "Row is longer than the max length and will be truncated",
      """
@@ -114,7 +124,8 @@ class TokenLengths(DatasetRule):
     def stats(self) -> dict:
         return {"tokens": {"tokenizer": self.counter.label, "exact": self.counter.exact,
                            "max_length": self.options.max_length,
-                           "by_role": {role: percentiles(h) for role, h in sorted(self.by_role.items())}}}
+                           "by_role": {role: percentiles(h) for role, h in sorted(self.by_role.items())},
+                           "histogram": histogram(self.by_role.get("total", Counter()), self.options.max_length)}}
 
 
 @row_rule("FTK303", "near-empty-response", Severity.WARNING, "Response has no letters or digits")
