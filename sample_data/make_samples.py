@@ -1111,6 +1111,16 @@ def chat_defects(clean: list[dict]) -> list[tuple[list[str], str, bytes | str, d
     contradiction = {"messages": clean[src]["messages"][:-1] + [
         {"role": "assistant", "content": reply("The capital of Canada is Toronto, its largest city.", "Toronto.")}]}
     add(["FTK202"], "same prompt as the clean row on {src}, with a different (wrong) answer", contradiction, {src: ["FTK202"]})
+    # FTK203: clean row 30 with one word added to the question: a near-duplicate (only the copy is reported).
+    near = json.loads(dumps(clean[30]))
+    near["messages"][-2]["content"] = near["messages"][-2]["content"].rstrip("?.") + ", please?"
+    add(["FTK203"], "clean row {src} with ', please' added to its question: a near-duplicate", near, {30: []})
+    # FTK204: clean row 40's question reworded, with an answer that says something else: both reported.
+    reworded = {"messages": clean[40]["messages"][:-2] + [
+        {"role": "user", "content": clean[40]["messages"][-2]["content"].rstrip("?.") + " exactly?"},
+        {"role": "assistant", "content": reply("Nobody really knows; it changes from year to year and depends on "
+                                               "who you ask, so pick whatever suits you.", "it varies.")}]}
+    add(["FTK204"], "clean row {src}'s question, reworded, with a contradicting answer", reworded, {40: ["FTK204"]})
 
     guide, minutes = onboarding_guide(), meeting_transcript()
     add(["FTK301"], f"a response of {len(guide):,} characters (> 2048 tokens, estimated or with the smollm2 tokenizer)",

@@ -143,8 +143,9 @@ def test_dirty_chat_unplanted_lines_are_unmodified_clean_rows():
 
 def test_dirty_chat_covers_every_rule():
     planted = {c for codes in expected("dirty_chat.jsonl")["planted"].values() for c in codes}
-    assert planted == set(RULES), (
-        f"rules without a planted defect: {sorted(set(RULES) - planted)}; "
+    # FTK205 (eval leakage) needs a second file (--against): tests/lint/test_near_duplicates.py covers it.
+    assert planted == set(RULES) - {"FTK205"}, (
+        f"rules without a planted defect: {sorted(set(RULES) - planted - {'FTK205'})}; "
         f"planted codes no rule has: {sorted(planted - set(RULES))} (see sample_data/make_samples.py)")
 
 

@@ -52,6 +52,10 @@ def main():
               help="Take the tokenizer and max length from this recipe.")
 @click.option("--max-length", type=click.IntRange(min=1), help="Max sequence length in tokens (default: recipe's, or 2048).")
 @click.option("--lang", multiple=True, help="Expected languages, e.g. en,fr (default: the dataset's dominant one).")
+@click.option("--against", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Eval file(s): report eval rows that leak from the linted training data (FTK205).")
+@click.option("--near-threshold", type=click.FloatRange(0.5, 0.95),
+              help="Near-duplicate similarity, 0.5-0.95 (default 0.8).")
 @click.option("--select", multiple=True, help="Rules to run: codes, prefixes (FTK4) or ALL. Comma-separated.")
 @click.option("--ignore", multiple=True, help="Rules to skip: codes or prefixes. Comma-separated.")
 @click.option("--strict", is_flag=True, default=None, help="Exit 1 on warnings too.")
@@ -59,13 +63,16 @@ def main():
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here, not stdout.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML report here (works with any --output-format).")
 @click.option("--fix", "fix_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a cleaned copy (JSONL) here, plus OUT.fixes.jsonl logging every dropped or changed line.")
+@click.option("--fix-near-duplicates", is_flag=True, help="With --fix: also keep only the first row of each near-duplicate cluster.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="pyproject.toml to read [tool.ftk.lint] from (default: nearest one above the current directory).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def lint(paths, format_, tokenizer, recipe, max_length, lang, select, ignore, strict, exit_zero, output_format,
-         output, fix_out, config_path, no_progress):
+def lint(paths, format_, tokenizer, recipe, max_length, lang, against, near_threshold, select, ignore, strict, exit_zero,
+         output_format, output, html_out, fix_out, fix_near_duplicates, config_path, no_progress):
     """Check fine-tuning data files (.jsonl, .json, .csv, .parquet) and report every bad row.
 
     Formats: OpenAI chat `messages`, sharegpt `conversations`, alpaca instruction/input/output,
@@ -96,7 +103,14 @@ def lint(paths, format_, tokenizer, recipe, max_length, lang, select, ignore, st
 
         recipe_tok, recipe_len = recipe_lint_settings(recipe)
     options = Options(max_length=max_length or recipe_len or cfg.max_length or 2048,
-                      langs=tuple(_split(lang) or cfg.lang))
+                      langs=tuple(_split(lang) or cfg.lang), against=tuple(str(p) for p in against),
+                      near_threshold=near_threshold or cfg.near_threshold or 0.8)
+    if not 0.5 <= options.near_threshold <= 0.95:
+        raise UsageError(f"near-threshold {options.near_threshold} is outside 0.5-0.95")
+    if against and "FTK205" not in selected:
+        raise UsageError("--against needs rule FTK205 (eval-leakage) selected")
+    if fix_near_duplicates and fix_out is None:
+        raise UsageError("--fix-near-duplicates goes with --fix OUT")
     if cfg.min_language_chars is not None:
         options.min_language_chars = cfg.min_language_chars
     tok_spec = tokenizer or recipe_tok or cfg.tokenizer
@@ -120,16 +134,33 @@ def lint(paths, format_, tokenizer, recipe, max_length, lang, select, ignore, st
         output.write_text(report + "\n", encoding="utf-8")
     elif report:
         click.echo(report)
+    if html_out is not None:
+        from ftk.lint.report.html import cluster_texts, render_html
+
+        _write_atomic(html_out, render_html(result, texts=cluster_texts(result)))
 
     if fix_out is not None:
         from ftk.lint.fix import fix_file
 
-        s = fix_file(str(paths[0]), fix_out, result, checker, result.files[0].format)
+        s = fix_file(str(paths[0]), fix_out, result, checker, result.files[0].format, near_duplicates=fix_near_duplicates)
         click.echo(f"ftk: wrote {s.out} ({s.written:,} rows kept, {s.dropped:,} dropped, {s.changed:,} changed, "
                    f"of {s.read:,} read); log: {s.log}", err=True)
 
     failing = result.count(Severity.ERROR) + (result.count(Severity.WARNING) if (strict or cfg.strict) else 0)
     sys.exit(0 if exit_zero or failing == 0 else 1)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file beside `path`, then os.replace: no reader sees a half-written file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from exc
 
 
 def _run_with_progress(paths, checker, file_format):

@@ -7,6 +7,7 @@ from the current directory upwards. Command-line options win over it.
     max-length = 4096
     lang = ["en"]
     tokenizer = "smollm2"       # a directory, a tokenizer.json, or a shipped name
+    near-threshold = 0.8        # near-duplicate similarity (estimated Jaccard of word 3-grams)
     strict = false              # warnings fail the run too
     [tool.ftk.lint.severity]
     FTK201 = "error"
@@ -21,7 +22,8 @@ import tomllib
 
 from ftk.errors import ConfigError
 
-KEYS = {"select", "ignore", "max-length", "lang", "tokenizer", "strict", "severity", "format", "min-language-chars"}
+KEYS = {"select", "ignore", "max-length", "lang", "tokenizer", "strict", "severity", "format", "min-language-chars",
+        "near-threshold"}
 
 
 @dataclass(slots=True)
@@ -36,6 +38,7 @@ class LintConfig:
     severity: dict[str, str] = field(default_factory=dict)
     format: str | None = None
     min_language_chars: int | None = None
+    near_threshold: float | None = None
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -77,7 +80,8 @@ def load_config(path: Path | None = None, start: Path | None = None) -> LintConf
     cfg.ignore = _list(table, "ignore", where)
     cfg.lang = _list(table, "lang", where)
     for key, attr, typ in (("max-length", "max_length", int), ("min-language-chars", "min_language_chars", int),
-                           ("tokenizer", "tokenizer", str), ("format", "format", str), ("strict", "strict", bool)):
+                           ("tokenizer", "tokenizer", str), ("format", "format", str), ("strict", "strict", bool),
+                           ("near-threshold", "near_threshold", float)):
         if key in table:
             v = table[key]
             if not isinstance(v, typ) or (typ is int and isinstance(v, bool)):

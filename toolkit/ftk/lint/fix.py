@@ -6,7 +6,9 @@ The fixer reads the input again and, for each row:
    as the rules doing so (FTK407, FTK403) are selected;
 3. re-checks the rewritten row (a text made only of control characters is empty once cleaned)
    and drops it if it is now invalid;
-4. drops it when it is an exact duplicate of a row already written (FTK201).
+4. drops it when it is an exact duplicate of a row already written (FTK201);
+5. with --fix-near-duplicates, drops the rows FTK203 flagged: every near-duplicate cluster keeps
+   its first row.
 Unchanged rows are copied byte for byte, so fixing the output again changes nothing. The output
 is written to a temporary file beside OUT and renamed into place; the input is never touched.
 """
@@ -59,7 +61,8 @@ def _rewrite(value: object, nfc: bool, control: bool) -> object:
     return value
 
 
-def fix_file(path: str, out: Path, result: LintResult, checker: Checker, fmt: Format | None) -> FixSummary:
+def fix_file(path: str, out: Path, result: LintResult, checker: Checker, fmt: Format | None,
+             near_duplicates: bool = False) -> FixSummary:
     out = Path(out)
     if out.suffix.lower() not in OUT_SUFFIXES:
         raise UsageError(f"--fix {out}: the cleaned copy is written as JSON Lines; name it *.jsonl")
@@ -68,6 +71,8 @@ def fix_file(path: str, out: Path, result: LintResult, checker: Checker, fmt: Fo
     if not out.parent.is_dir():
         raise UsageError(f"--fix {out}: directory {out.parent} does not exist")
     drop_codes = {c for c in checker.selected if RULES[c].fix is Fix.DROP_ROW}
+    if near_duplicates and "FTK203" in checker.selected:
+        drop_codes.add("FTK203")  # flagged rows are the cluster members after the first
     codes_on: dict[int, set[str]] = {}  # line -> codes the lint pass found there
     for d in result.diagnostics:
         if d.path == str(path):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum, IntEnum
 
 from ftk.data.formats import Example
@@ -47,7 +47,7 @@ class Fix(str, Enum):
 FAMILIES = {
     "0": "parse and schema",
     "1": "conversation structure",
-    "2": "duplicates and contradictions",
+    "2": "duplicates, contradictions and leakage",
     "3": "length",
     "4": "text hygiene",
     "5": "secrets and PII",
@@ -103,7 +103,9 @@ class Options:
     langs: tuple[str, ...] = ()  # empty: expect the dataset's dominant language
     min_language_chars: int = 20  # shorter texts are not language-checked: langdetect guesses on them
     tokenizer: object | None = None  # a ftk.lint.tokens.TokenCounter; None: estimate
-    extra: dict = field(default_factory=dict)
+    near_threshold: float = 0.8  # estimated Jaccard of word 3-grams above which rows are near-duplicates
+    num_perm: int = 128  # MinHash permutations
+    against: tuple[str, ...] = ()  # eval files checked for leakage from the linted (training) files
 
 
 # A row check yields (field, message) pairs for one example.
@@ -189,7 +191,9 @@ def load_all_rules() -> None:
         duplicates,
         hygiene,
         language,
+        leakage,
         length,
+        near_duplicates,
         schema,
         secrets,
         structure,

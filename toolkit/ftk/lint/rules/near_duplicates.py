@@ -1,0 +1,131 @@
+"""FTK203/FTK204 — near-duplicate rows and near-identical prompts with dissimilar answers.
+
+Two MinHash indexes run side by side: one over the whole row, one over the prompt. Pairs that are
+exact duplicates (FTK201) or share the exact prompt (FTK202) are left to those rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ftk.data.formats import Example, Turn
+from ftk.lint.near_dup import NearDuplicateIndex, clusters, shingles
+from ftk.lint.registry import DatasetRule, Finding, Fix, Location, Severity, dataset_rule
+from ftk.lint.rules.duplicates import normalise_for_match, row_key
+
+RESPONSE_DISSIMILAR = 0.5  # responses with a Jaccard below this to each other "disagree"
+_MAX_LISTED = 10
+
+
+def text_of(turns: list[Turn]) -> str:
+    return normalise_for_match("\n".join(f"{t.role}: {t.content}" for t in turns))
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    if a.size == 0 and b.size == 0:
+        return 1.0
+    inter = np.intersect1d(a, b, assume_unique=True).size
+    return inter / (a.size + b.size - inter)
+
+
+def _lines(locs: list[Location], path: str) -> str:
+    shown = [str(loc.line) if loc.path == path else f"{loc.path}:{loc.line}" for loc in locs[:_MAX_LISTED]]
+    return ", ".join(shown) + (f" and {len(locs) - _MAX_LISTED} more" if len(locs) > _MAX_LISTED else "")
+
+
+@dataset_rule(
+    ("FTK203", "near-duplicate", Severity.WARNING, "Row is a near-duplicate of an earlier row",
+     """
+     What it does: compares rows by MinHash over word 3-grams (character 5-grams for short rows)
+     with an LSH index, verifies each candidate pair on the full signature, and reports clusters
+     of rows whose estimated Jaccard similarity reaches the threshold (default 0.8): every row
+     after the first, with the cluster's lines and its similarity to the first. Text shared by
+     more than 20% of rows (a repeated system prompt or tool description) is discounted.
+     Why it matters: near-copies (templated generations, light paraphrases, the same answer with
+     another greeting) over-weight one example just as exact duplicates do, and slip past exact
+     matching.
+     Example: two rows that differ only in "Sure!" versus "Certainly!" at the start.
+     Use instead: keep one row per cluster; `--fix --fix-near-duplicates` keeps the first.
+     """, Fix.KEEP_FIRST),
+    ("FTK204", "near-contradiction", Severity.WARNING, "Near-identical prompts with dissimilar responses",
+     """
+     What it does: finds pairs of rows whose prompts are near-identical (estimated Jaccard ≥ the
+     threshold) but not identical (that is FTK202), and whose responses are dissimilar (exact
+     Jaccard of their shingles below 0.5). Both similarities are reported.
+     Why it matters: a reworded question with a different answer teaches the model two answers;
+     it is the contradiction that exact matching cannot see.
+     Example: "What's the capital of Australia?" → "Canberra" and "what is the capital of
+     australia" → "Sydney".
+     Use instead: reconcile the answers. For creative tasks, `--ignore FTK204`.
+     """),
+)
+class NearDuplicates(DatasetRule):
+    def __init__(self, options, selected):
+        super().__init__(options, selected)
+        self.locs: list[Location] = []
+        self.row_keys: list[bytes] = []
+        self.prompt_keys: list[bytes | None] = []
+        self.responses: list[np.ndarray | None] = []
+        kw = {"threshold": options.near_threshold, "num_perm": options.num_perm}
+        self.rows = NearDuplicateIndex(**kw) if "FTK203" in selected else None
+        self.prompts = NearDuplicateIndex(**kw) if "FTK204" in selected else None
+
+    def observe(self, loc: Location, example: Example) -> None:
+        row_id = len(self.locs)
+        self.locs.append(loc)
+        self.row_keys.append(row_key(example))
+        if self.rows is not None:
+            whole = example.turns + (example.chosen or []) + (example.rejected or [])
+            self.rows.add(row_id, shingles(text_of(whole)))
+        if self.prompts is not None:
+            prompt, response = example.prompt_and_response()
+            if prompt and response is not None and any(t.role == "user" for t in prompt):
+                text = text_of(prompt)
+                self.prompt_keys.append(text.encode())
+                self.responses.append(shingles(normalise_for_match(response.content)))
+                self.prompts.add(row_id, shingles(text))
+                return
+            self.prompt_keys.append(None)
+            self.responses.append(None)
+
+    def finish(self) -> Iterator[Finding]:
+        if self.rows is not None:
+            yield from self._near_duplicates(self.rows.finish())
+        if self.prompts is not None:
+            yield from self._near_contradictions(self.prompts.finish())
+
+    def _near_duplicates(self, pairs) -> Iterator[Finding]:
+        exact = lambda a, b: self.row_keys[a] == self.row_keys[b]  # noqa: E731  (FTK201's business)
+        for root, members in clusters(pairs, skip=exact).items():
+            locs = [self.locs[m] for m in members]
+            for m in members[1:]:
+                loc = self.locs[m]
+                sim = self.rows.similarity(m, root)
+                sim_text = f"similarity {sim:.2f}" if sim is not None else "similar"
+                yield Finding("FTK203", loc, None,
+                              f"near-duplicate of line {_lines([self.locs[root]], loc.path)} ({sim_text}; "
+                              f"cluster of {len(members)}: lines {_lines(locs, loc.path)})", tuple(locs))
+
+    def _near_contradictions(self, pairs) -> Iterator[Finding]:
+        reported: set[tuple[int, int]] = set()
+        for a, b, prompt_sim in pairs:
+            if self.prompt_keys[a] == self.prompt_keys[b] or (a, b) in reported:
+                continue
+            answer_sim = jaccard(self.responses[a], self.responses[b])
+            if answer_sim >= RESPONSE_DISSIMILAR:
+                continue
+            reported.add((a, b))
+            la, lb = self.locs[a], self.locs[b]
+            for this, other in ((lb, la), (la, lb)):
+                yield Finding("FTK204", this, None,
+                              f"prompt {prompt_sim:.2f} similar to line {_lines([other], this.path)}, "
+                              f"but the responses are only {answer_sim:.2f} similar", (la, lb))
+
+    def stats(self) -> dict:
+        out = {}
+        if self.rows is not None:
+            out["near_duplicates"] = {"threshold": self.options.near_threshold, "num_perm": self.options.num_perm,
+                                      "boilerplate_shingles": int(self.rows.boilerplate.size)}
+        return out
