@@ -8,7 +8,7 @@ Normalisation never guesses: a row with a missing, empty or mistyped required fi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 
@@ -49,6 +49,9 @@ class Example:
     turns: list[Turn]  # the conversation; for DPO, the prompt
     chosen: list[Turn] | None = None
     rejected: list[Turn] | None = None
+    # Derived values (normalised text, hashes, shingles) that several lint rules share: computed
+    # once per example by ftk.lint.features.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def all_turns(self) -> Iterator[Turn]:
         yield from self.turns

@@ -26,8 +26,8 @@ from ftk.data.formats import Format
 from ftk.data.reader import BOM, read_records, write_jsonl_line
 from ftk.errors import UsageError
 from ftk.lint.engine import READ_CODES, Checker, LintResult, check_record
+from ftk.lint.features import row_key
 from ftk.lint.registry import RULES, Fix
-from ftk.lint.rules.duplicates import row_key
 from ftk.lint.rules.hygiene import CONTROL
 
 OUT_SUFFIXES = (".jsonl", ".ndjson")

@@ -1,58 +1,20 @@
 """FTK2xx — exact duplicates and contradictions, across every file linted together.
 
-Rows are compared after normalisation (Unicode NFC, case, whitespace runs, control characters;
-key order and format do not matter because the comparison is on the normalised example), and
-only an 8-byte hash of each row and prompt is kept, so memory stays small on large files.
+Rows are compared after normalisation (ftk.lint.features: Unicode NFC, case, whitespace runs,
+control characters; key order and format do not matter because the comparison is on the
+normalised example), and only an 8-byte hash of each row and prompt is kept, so memory stays
+small on large files.
 """
 
 from __future__ import annotations
 
-import hashlib
-import unicodedata
 from collections.abc import Iterator
 
-from ftk.data.formats import Example, Format, Turn
+from ftk.data.formats import Example
+from ftk.lint.features import hash_turns, row_key
 from ftk.lint.registry import DatasetRule, Finding, Fix, Location, Severity, dataset_rule
 
-# Control characters deleted before matching (str.translate: one C pass, no regex).
-_DROP_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
 _MAX_LISTED = 10  # lines listed in one message; the JSON report carries them all
-
-
-def normalise_for_match(s: str) -> str:
-    if not s.isascii():
-        s = unicodedata.normalize("NFC", s)
-    return " ".join(s.translate(_DROP_CONTROL).split()).casefold()
-
-
-def _hash(parts: list[tuple[str, str]], h=None) -> bytes:
-    """Hash of (role, normalised text) pairs."""
-    h = h or hashlib.blake2b(digest_size=8)
-    for role, text in parts:
-        h.update(role.encode())
-        h.update(b"\x1f")
-        h.update(text.encode("utf-8", "surrogatepass"))
-        h.update(b"\x1e")
-    return h.digest()
-
-
-def _norm(turns: list[Turn] | None) -> list[tuple[str, str]]:
-    return [(t.role, normalise_for_match(t.content)) for t in turns or ()]
-
-
-def row_key(ex: Example) -> bytes:
-    """Identity of a row for exact-duplicate matching."""
-    return _row_key(ex, _norm(ex.turns))
-
-
-def _row_key(ex: Example, turns: list[tuple[str, str]]) -> bytes:
-    h = hashlib.blake2b(digest_size=8)
-    _hash(turns, h)
-    for part in (ex.chosen, ex.rejected):
-        if part is not None:
-            h.update(b"\x1d")
-            _hash(_norm(part), h)
-    return h.digest()
 
 
 def _lines(locs: list[Location], path: str) -> str:
@@ -86,7 +48,7 @@ def _lines(locs: list[Location], path: str) -> str:
      """),
 )
 class DuplicatesAndContradictions(DatasetRule):
-    """One pass for both rules, so each turn is normalised once."""
+    """Both rules in one pass over the shared per-example hashes (ftk.lint.features)."""
 
     def __init__(self, options, selected):
         super().__init__(options, selected)
@@ -97,25 +59,20 @@ class DuplicatesAndContradictions(DatasetRule):
         self.prompts: dict[bytes, list[tuple[Location, bytes]]] = {}
 
     def observe(self, loc: Location, example: Example) -> None:
-        turns = _norm(example.turns)
         if "FTK201" in self.selected:
-            key = _row_key(example, turns)
+            key = row_key(example)
             first = self.first_row.setdefault(key, loc)
             if first is not loc:
                 self.duplicates.setdefault(key, [first]).append(loc)
         if "FTK202" in self.selected:
-            self._observe_prompt(loc, example, turns)
+            self._observe_prompt(loc, example)
 
-    def _observe_prompt(self, loc: Location, example: Example, turns: list[tuple[str, str]]) -> None:
+    def _observe_prompt(self, loc: Location, example: Example) -> None:
         prompt, response = example.prompt_and_response()
         if not prompt or response is None or not any(t.role == "user" for t in prompt):
             return
-        if example.format is Format.DPO:
-            answer = _hash(_norm([response]))
-        else:  # the response is the last assistant turn of the conversation: already normalised
-            answer = _hash(turns[len(prompt):len(prompt) + 1])
-        entry = (loc, answer)
-        key = _hash(turns[:len(prompt)])
+        entry = (loc, hash_turns(example, [response]))
+        key = hash_turns(example, prompt)
         first = self.first_prompt.setdefault(key, entry)
         if first is not entry:
             self.prompts.setdefault(key, [first]).append(entry)

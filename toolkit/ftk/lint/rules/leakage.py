@@ -1,13 +1,12 @@
 """FTK205 — train/eval leakage: `ftk lint train.jsonl --against eval.jsonl`.
 
-The eval set is usually small, so it is indexed up front (exact keys, a MinHash LSH index, and
-its 13-gram hashes, as lm-evaluation-harness's decontamination does) and every training row is
-checked against it as it streams past. Findings are reported on the eval rows.
+The eval set is usually small, so it is indexed up front — exact keys, MinHash band keys, and its
+13-gram hashes, as lm-evaluation-harness's decontamination does — and the training rows are
+checked against it a batch at a time as they stream past. Findings are reported on the eval rows.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -15,28 +14,9 @@ import numpy as np
 from ftk.data.formats import Example, normalise
 from ftk.data.reader import read_records
 from ftk.lint.engine import majority_format, row_format
-from ftk.lint.near_dup import shingles
+from ftk.lint.features import LEAK_NGRAM, row_key, row_ngrams, shingles_of, whole
+from ftk.lint.near_dup import BATCH, MinHasher, band_keys, lsh_params
 from ftk.lint.registry import DatasetRule, Finding, Location, Severity, dataset_rule
-from ftk.lint.rules.duplicates import row_key
-from ftk.lint.rules.near_duplicates import text_of
-
-NGRAM = 13  # lm-evaluation-harness's decontamination n-gram
-
-
-def ngram_hashes(text: str, n: int = NGRAM) -> set[int]:
-    words = text.split()
-    return {int.from_bytes(hashlib.blake2b(" ".join(words[i:i + n]).encode(), digest_size=8).digest(), "little")
-            for i in range(len(words) - n + 1)}
-
-
-def _minhash(text: str, num_perm: int):
-    from datasketch import MinHash
-
-    return MinHash.bulk([shingles(text)], num_perm=num_perm, hashfunc=lambda x: x)[0]
-
-
-def _whole(example: Example) -> str:
-    return text_of(example.turns + (example.chosen or []) + (example.rejected or []))
 
 
 @dataset_rule(
@@ -59,16 +39,16 @@ class EvalLeakage(DatasetRule):
         self.eval_locs: list[Location] = []
         self.exact: dict[bytes, list[int]] = {}
         self.ngrams: dict[int, list[int]] = {}
-        self.signatures: list[np.ndarray] = []
         self.hits: dict[int, tuple[str, Location]] = {}  # eval row -> (how, first training row)
-        self.lsh = None
-        if options.against:
+        self.pending: list[tuple[Location, np.ndarray]] = []
+        self.active = bool(options.against)
+        if self.active:
+            self.hasher = MinHasher(options.num_perm)
+            self.bands, self.band_rows = lsh_params(options.near_threshold, options.num_perm)
             self._index_eval(options.against)
 
     def _index_eval(self, paths: tuple[str, ...]) -> None:
-        from datasketch import LeanMinHash, MinHashLSH
-
-        self.lsh = MinHashLSH(threshold=self.options.near_threshold, num_perm=self.options.num_perm)
+        shingle_sets = []
         for path in paths:
             records = list(read_records(path))  # eval sets are small: read whole
             fmt = majority_format(records[:256])
@@ -80,40 +60,54 @@ class EvalLeakage(DatasetRule):
                 i = len(self.eval_locs)
                 self.eval_locs.append(Location(rec.path, rec.line))
                 self.exact.setdefault(row_key(example), []).append(i)
-                text = _whole(example)
-                for h in ngram_hashes(text):
+                for h in row_ngrams(example).tolist():
                     self.ngrams.setdefault(h, []).append(i)
-                m = _minhash(text, self.options.num_perm)
-                self.signatures.append(m.hashvalues)
-                self.lsh.insert(i, LeanMinHash(m), check_duplication=False)
+                shingle_sets.append(shingles_of(example, whole(example)))
+        self.eval_ngrams = np.array(sorted(self.ngrams), dtype=np.uint64)
+        self.eval_sigs = self.hasher.signatures(shingle_sets) if shingle_sets else np.empty((0, self.options.num_perm))
+        self.buckets: list[dict[int, list[int]]] = [{} for _ in range(self.bands)]
+        for i, keys in enumerate(band_keys(self.eval_sigs, self.bands, self.band_rows).tolist()):
+            for band, key in enumerate(keys):
+                self.buckets[band].setdefault(key, []).append(i)
 
     def _hit(self, i: int, how: str, loc: Location) -> None:
         self.hits.setdefault(i, (how, loc))
 
     def observe(self, loc: Location, example: Example) -> None:
-        if self.lsh is None:
+        if not self.active:
             return
         for i in self.exact.get(row_key(example), ()):
             self._hit(i, "exact duplicate of", loc)
-        from datasketch import LeanMinHash
-
-        text = _whole(example)
-        m = _minhash(text, self.options.num_perm)
-        for i in self.lsh.query(LeanMinHash(m)):
-            sim = float(np.count_nonzero(self.signatures[i] == m.hashvalues)) / self.options.num_perm
-            if sim >= self.options.near_threshold:
-                self._hit(i, f"near-duplicate ({sim:.2f}) of", loc)
         if self.ngrams:
-            for h in ngram_hashes(text):
-                for i in self.ngrams.get(h, ()):
-                    self._hit(i, f"shares a {NGRAM}-word sequence with", loc)
+            grams = row_ngrams(example)
+            for h in grams[np.isin(grams, self.eval_ngrams, assume_unique=True)].tolist():
+                for i in self.ngrams[h]:
+                    self._hit(i, f"shares a {LEAK_NGRAM}-word sequence with", loc)
+        self.pending.append((loc, shingles_of(example, whole(example))))
+        if len(self.pending) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending, self.pending = self.pending, []
+        if not pending or not self.eval_locs:
+            return
+        sigs = self.hasher.signatures([sh for _, sh in pending])
+        for (loc, _), sig, keys in zip(pending, sigs, band_keys(sigs, self.bands, self.band_rows).tolist()):
+            candidates = {i for band, key in enumerate(keys) for i in self.buckets[band].get(key, ())}
+            for i in sorted(candidates):
+                sim = float(np.count_nonzero(self.eval_sigs[i] == sig)) / self.options.num_perm
+                if sim >= self.options.near_threshold:
+                    # A near-duplicate says more than a shared 13-gram: it replaces one.
+                    if i not in self.hits or self.hits[i][0].startswith("shares"):
+                        self.hits[i] = (f"near-duplicate ({sim:.2f}) of", loc)
 
     def finish(self) -> Iterator[Finding]:
+        self._flush()
         for i in sorted(self.hits):
             how, train = self.hits[i]
             yield Finding("FTK205", self.eval_locs[i], None, f"{how} training row {train.path}:{train.line}", (train,))
 
     def stats(self) -> dict:
-        if self.lsh is None:
+        if not self.active:
             return {}
         return {"leakage": {"eval_rows": len(self.eval_locs), "leaked_rows": len(self.hits)}}

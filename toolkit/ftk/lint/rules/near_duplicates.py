@@ -10,17 +10,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ftk.data.formats import Example, Turn
-from ftk.lint.near_dup import NearDuplicateIndex, clusters, shingles
+from ftk.data.formats import Example
+from ftk.lint.features import hash_turns, row_key, shingles_of, turn_shingles, whole
+from ftk.lint.near_dup import NearDuplicateIndex, clusters
 from ftk.lint.registry import DatasetRule, Finding, Fix, Location, Severity, dataset_rule
-from ftk.lint.rules.duplicates import normalise_for_match, row_key
 
 RESPONSE_DISSIMILAR = 0.5  # responses with a Jaccard below this to each other "disagree"
 _MAX_LISTED = 10
-
-
-def text_of(turns: list[Turn]) -> str:
-    return normalise_for_match("\n".join(f"{t.role}: {t.content}" for t in turns))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -77,15 +73,13 @@ class NearDuplicates(DatasetRule):
         self.locs.append(loc)
         self.row_keys.append(row_key(example))
         if self.rows is not None:
-            whole = example.turns + (example.chosen or []) + (example.rejected or [])
-            self.rows.add(row_id, shingles(text_of(whole)))
+            self.rows.add(row_id, shingles_of(example, whole(example)))
         if self.prompts is not None:
             prompt, response = example.prompt_and_response()
             if prompt and response is not None and any(t.role == "user" for t in prompt):
-                text = text_of(prompt)
-                self.prompt_keys.append(text.encode())
-                self.responses.append(shingles(normalise_for_match(response.content)))
-                self.prompts.add(row_id, shingles(text))
+                self.prompt_keys.append(hash_turns(example, prompt))
+                self.responses.append(turn_shingles(example, response))
+                self.prompts.add(row_id, shingles_of(example, prompt))
                 return
             self.prompt_keys.append(None)
             self.responses.append(None)
