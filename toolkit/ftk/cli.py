@@ -129,7 +129,9 @@ def lint(paths, format_, tokenizer, recipe, max_length, lang, against, near_thre
         [str(p) for p in paths], checker, file_format)
 
     color = output is None and output_format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    report = EMITTERS[output_format](result, color=color)
+    # Rows may hold lone surrogates (JSON allows "\ud800"); they cannot be written as UTF-8, so
+    # they are shown escaped — which in the JSON report is the same escape JSON itself uses.
+    report = EMITTERS[output_format](result, color=color).encode("utf-8", "backslashreplace").decode("utf-8")
     if output is not None:
         output.write_text(report + "\n", encoding="utf-8")
     elif report:

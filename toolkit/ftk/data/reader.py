@@ -243,7 +243,11 @@ def _clean_nan(v: object) -> object:
 
 
 def write_jsonl_line(obj: object) -> bytes:
-    return json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (valid in JSON, not in UTF-8): keep it as an escape
+        return json.dumps(obj).encode("ascii")
 
 
 __all__ = ["Record", "Issue", "ReadProblem", "read_records", "parse_line", "write_jsonl_line"]

@@ -48,7 +48,7 @@ def hash_turns(ex: Example, turns: list[Turn], h=None) -> bytes:
     """8-byte hash of (role, normalised text) pairs."""
     h = h or hashlib.blake2b(digest_size=8)
     for t in turns:
-        h.update(t.role.encode())
+        h.update(t.role.encode("utf-8", "surrogatepass"))
         h.update(b"\x1f")
         h.update(normalised(ex, t).encode("utf-8", "surrogatepass"))
         h.update(b"\x1e")
@@ -80,7 +80,7 @@ def turn_word_hashes(ex: Example, turn: Turn) -> np.ndarray:
 def turn_shingles(ex: Example, turn: Turn) -> np.ndarray:
     """The turn's shingles, salted with its role so a user's words and an assistant's differ."""
     return _memo(ex, ("shingles", id(turn)),
-                 lambda: shingles_of_words(turn_words(ex, turn), salt=zlib.crc32(turn.role.encode()),
+                 lambda: shingles_of_words(turn_words(ex, turn), salt=zlib.crc32(turn.role.encode("utf-8", "surrogatepass")),
                                            hashes=turn_word_hashes(ex, turn)))
 
 

@@ -47,7 +47,7 @@ def word_hashes(words: list[str]) -> np.ndarray:
     for w in words:
         h = cache.get(w)
         if h is None:
-            h = cache[w] = zlib.crc32(w.encode())
+            h = cache[w] = zlib.crc32(w.encode("utf-8", "surrogatepass"))  # JSON allows lone surrogates
         out.append(h)
     return np.array(out, dtype=np.uint32)
 
@@ -69,7 +69,7 @@ def shingles_of_words(words: list[str], salt: int = 0, hashes: np.ndarray | None
     if len(words) < SHORT_WORDS:
         s = " ".join(words)
         grams = [s[i:i + CHAR_NGRAM] for i in range(max(1, len(s) - CHAR_NGRAM + 1))] if s else []
-        hashes = np.array([zlib.crc32(g.encode()) for g in grams], dtype=np.uint32)
+        hashes = np.array([zlib.crc32(g.encode("utf-8", "surrogatepass")) for g in grams], dtype=np.uint32)
     else:
         w = word_hashes(words) if hashes is None else hashes
         # Combine three consecutive word hashes into one (uint32 arithmetic wraps, as intended).
