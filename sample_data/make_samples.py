@@ -1160,10 +1160,10 @@ def chat_defects(clean: list[dict]) -> list[tuple[list[str], str, bytes | str, d
                    ("assistant", reply("It is re\u0301sume\u0301, often written resume in American English.",
                                        "resume, with or without accents.")))))
 
-    add(["FTK501"], "an AWS access key id (AWS's documented example key)",
+    add(["FTK501"], "an AWS access key id (made up, in the real format)",
         dumps(chat(("user", "Why does my deploy script fail with an authentication error?"),
-                   ("assistant", reply("Your script hard-codes the key AKIAIOSFODNN7EXAMPLE, which is not a real "
-                                       "key. Load credentials from the environment or an AWS profile instead.",
+                   ("assistant", reply("Your script hard-codes the access key AKIAQ3EGRZ7XJ4WLMBN2, and that key "
+                                       "is not valid. Load credentials from the environment or an AWS profile instead.",
                                        "use real credentials from the environment.")))))
     add(["FTK502"], "a private key block",
         dumps(chat(("user", "Where should I put my SSH private key on a new laptop?"),

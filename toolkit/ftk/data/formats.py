@@ -79,6 +79,7 @@ SHAREGPT_ROLES = {
     "system": "system", "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
     "chatgpt": "assistant", "bing": "assistant", "bard": "assistant", "model": "assistant",
     "tool": "tool", "function": "tool", "observation": "tool", "function_response": "tool",
+    "function_call": "assistant",  # LLaMA-Factory: the assistant's tool call
 }
 META_KEYS = {"id", "metadata", "meta", "source", "category"}
 KNOWN_KEYS = {
@@ -146,9 +147,13 @@ class _Normaliser:
         if isinstance(v, list) and all(isinstance(p, dict) for p in v):
             parts = []
             for j, part in enumerate(v):
-                if part.get("type", "text") != "text" or not isinstance(part.get("text"), str):
+                if part.get("type", "text") != "text":
                     self.issue(SchemaProblem.WRONG_TYPE, f"{field}[{j}]",
                                f"only text content parts are supported, got type '{part.get('type')}'")
+                    return None
+                if not isinstance(part.get("text"), str):
+                    self.issue(SchemaProblem.WRONG_TYPE, f"{field}[{j}].text",
+                               f"a text part's 'text' must be a string, got {_type_name(part.get('text'))}")
                     return None
                 parts.append(part["text"])
             return "".join(parts)
@@ -221,8 +226,9 @@ class _Normaliser:
 
 
 def _system(n: _Normaliser) -> list[Turn]:
-    s = n.text("system", required=False)
-    return [Turn("system", s, "system")] if s is not None else []
+    # The system field is optional: empty means none (as Axolotl and LLaMA-Factory read it).
+    s = n.text("system", required=False, allow_empty=True)
+    return [Turn("system", s, "system")] if s is not None and s.strip() else []
 
 
 def normalise(obj: object, fmt: Format) -> tuple[Example | None, list[SchemaIssue]]:

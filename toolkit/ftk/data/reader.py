@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUPPORTED_SUFFIXES = JSONL_SUFFIXES | {".json", ".csv", ".parquet"}
 BOM = b"\xef\xbb\xbf"
 # Cells of a CSV file that may hold JSON (a list of messages, say) rather than plain text.
+# JSON may escape half of a UTF-16 pair ("\ud800"); the result is no character and cannot be
+# encoded as UTF-8, tokenised or written back. The regex finds candidates; encoding confirms.
+_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 JSON_CELL_COLUMNS = {"messages", "conversations", "chosen", "rejected", "prompt", "metadata", "tools"}
 
 
@@ -92,8 +96,9 @@ def read_records(path: str | Path) -> Iterator[Record]:
 def parse_line(path: str, line: int, raw: bytes) -> Record:
     """One JSONL line (without its newline) -> a record. Pure: the parallel path calls it too."""
     rec = Record(path=path, line=line, raw=raw)
-    if line == 1 and raw.startswith(BOM):
-        rec.issues.append(Issue(ReadProblem.BOM, "file starts with a UTF-8 byte-order mark"))
+    if raw.startswith(BOM):
+        where = "file starts" if line == 1 else "line starts (files concatenated?)"
+        rec.issues.append(Issue(ReadProblem.BOM, f"{where} with a UTF-8 byte-order mark"))
         raw = raw[len(BOM):]
     if raw.endswith(b"\r"):
         raw = raw[:-1]
@@ -112,6 +117,12 @@ def parse_line(path: str, line: int, raw: bytes) -> Record:
         rec.parsed = True
     except (ValueError, RecursionError) as exc:
         rec.issues.append(Issue(ReadProblem.INVALID_JSON, f"invalid JSON: {_json_error(exc)}"))
+        return rec
+    surrogate = _LONE_SURROGATE.search(text) if "\\u" in text else None
+    if surrogate and _has_surrogates(json.dumps(rec.value, ensure_ascii=False)):
+        rec.value, rec.parsed = None, False
+        rec.issues.append(Issue(ReadProblem.INVALID_ENCODING,
+                                f"lone surrogate escape {surrogate.group()!r}: not a Unicode character"))
     return rec
 
 
@@ -162,7 +173,13 @@ def _read_json(p: Path) -> Iterator[Record]:
                 what = _json_error(exc) if pos < len(text) else "unexpected end of file"
                 yield broken(pos, f"{what}; the rest of the array cannot be read")
                 return
-            yield Record(str(p), line_at(pos), value=value, parsed=True, issues=bom_issue)
+            rec = Record(str(p), line_at(pos), value=value, parsed=True, issues=bom_issue)
+            surrogate = _LONE_SURROGATE.search(text, pos, end)
+            if surrogate and _has_surrogates(json.dumps(value, ensure_ascii=False)):
+                rec.value, rec.parsed = None, False
+                rec.issues = rec.issues + [Issue(ReadProblem.INVALID_ENCODING,
+                                                 f"lone surrogate escape {surrogate.group()!r}: not a Unicode character")]
+            yield rec
             bom_issue = []
             pos = _skip_space(text, end)
             if text.startswith("]", pos):
@@ -187,7 +204,9 @@ def _skip_space(text: str, pos: int) -> int:
     return pos
 
 
-def _decode_cell(column: str, cell: str) -> object:
+def _decode_cell(column: str, cell: str | None) -> object:
+    if cell is None:  # the row has fewer cells than the header
+        return None
     if column in JSON_CELL_COLUMNS and cell[:1] in "[{":
         try:
             return parse_json(cell)
@@ -209,7 +228,9 @@ def _read_csv(p: Path) -> Iterator[Record]:
             if bad:
                 rec.issues.append(Issue(ReadProblem.INVALID_ENCODING, f"not valid UTF-8 in column '{bad[0]}'"))
             else:
-                rec.value = {k: _decode_cell(k, v) for k, v in row.items() if k is not None}
+                # A row shorter than the header has no value for the last columns: leave them out, so
+                # the schema check reports them missing rather than null.
+                rec.value = {k: _decode_cell(k, v) for k, v in row.items() if k is not None and v is not None}
                 rec.parsed = True
             yield rec
             line = reader.line_num + 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter
+from functools import lru_cache
 from collections.abc import Callable
 
 import numpy as np
@@ -108,6 +109,7 @@ class UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)  # the earliest row is the root: the representative
 
 
+@lru_cache(maxsize=16)  # datasketch's optimiser integrates numerically: ~70 ms a call
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows per band) for the threshold, from datasketch's own optimiser.
 
@@ -131,6 +133,16 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return (cut * _BAND_MULT[:rows]).sum(axis=2)  # wraps mod 2^64
 
 
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from datasketch import MinHash
+
+    template = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
+    assert template.scheme == "affine32", "signatures() implements datasketch's affine32 scheme"
+    a, b = template.permutations
+    return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
+
+
 class MinHasher:
     """MinHash signatures of many rows at once, equal to datasketch's `MinHash(num_perm, seed).hashvalues`
     after `update_batch` with the same 32-bit shingle hashes (affine32 scheme; tested). datasketch
@@ -138,11 +150,8 @@ class MinHasher:
     pass covers a whole batch, which is what makes a million rows affordable."""
 
     def __init__(self, num_perm: int = 128, seed: int = 1):
-        from datasketch import MinHash
-
-        template = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
-        self.num_perm, self.scheme = num_perm, template.scheme
-        self.a, self.b = (np.asarray(x, dtype=np.uint32) for x in template.permutations)
+        self.num_perm = num_perm
+        self.a, self.b = _permutations(num_perm, seed)
 
     def signatures(self, rows: list[np.ndarray], chunk: int = 256) -> np.ndarray:
         """uint32[len(rows), num_perm]; every row must have at least one shingle."""

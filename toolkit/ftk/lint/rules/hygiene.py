@@ -12,6 +12,7 @@ from ftk.lint.registry import Fix, Options, Severity, row_rule
 MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
                       r"\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
                       r"|â€[\u0080-\u00bf\u2122\u0153\u0161\u017e\u02dc\u201c\u201d\u2020\u2021\u2026\u2030\u02c6]?"
+                      r"|â‚¬|â„¢"  # € and ™
                       r"|Â[\u00a0-\u00bf]")
 # C0/C1 controls except tab, newline and carriage return; also the Unicode non-characters.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
@@ -20,16 +21,17 @@ TEMPLATE_TOKENS = re.compile(
     r"<\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|begin_of_text|end_of_text|endoftext"
     r"|system|user|assistant|end|eom_id|python_tag)\|>|\[/?INST\]|<(?:start|end)_of_turn>|\[/?SYSTEM_PROMPT\]"
 )
-# "None" and "-" are left out: they are real answers to some questions.
-PLACEHOLDERS = {"n/a", "null", "nil", "<noinput>", "<nooutput>", "<no output>", "no output", "todo",
+# "None", "-", "null", "nil", "nan" and "undefined" are left out: each is the right answer to
+# some question (what does JSON.stringify(null) return?).
+PLACEHOLDERS = {"n/a", "<noinput>", "<nooutput>", "<no output>", "no output", "todo",
                 "tbd", "lorem ipsum", "[insert answer here]", "insert answer here", "your answer here",
-                "<answer>", "[answer]", "undefined", "nan"}
+                "<answer>", "[answer]"}
 REFUSALS = re.compile(
     r"\bas an ai(?: language)? model\b|\bas a large language model\b|\bi(?:'m| am) (?:just )?an ai\b.{0,40}\b(?:cannot|can't|don't)"
-    r"|\bi(?:'m| am) sorry, but (?:i|as an ai)(?: cannot| can't| am not able to| won't)"
+    r"|\bi(?:'m| am) sorry, but (?:i|as an ai(?: language model)?,? i)(?: cannot| can't| am not able to| won't)"
     r" (?:help|assist|provide|fulfil|fulfill|comply|create|generate|write|engage|do that)\b"
     r"|\bi cannot (?:fulfill|comply with|assist with) (?:this|that|your) request\b"
-    r"|\bmy knowledge cutoff\b|\bi do not have (?:personal )?(?:opinions|feelings|emotions)\b",
+    r"|\bmy knowledge cutoff\b|\bi do not have (?:personal )?(?:opinions|feelings|emotions)\b(?! for)",
     re.IGNORECASE,
 )
 # Lower-case substrings one of which every refusal match contains: tested before the regex.
@@ -132,8 +134,9 @@ def refusal_boilerplate(ex: Example, opts: Options):
     """
     for t in ex.all_turns():
         if t.role == "assistant":
-            lower = t.content.lower()
-            m = REFUSALS.search(t.content) if any(h in lower for h in REFUSAL_HINTS) else None
+            text = t.content.replace("\u2019", "'")  # curly apostrophes: "I’m sorry"
+            lower = text.lower()
+            m = REFUSALS.search(text) if any(h in lower for h in REFUSAL_HINTS) else None
             if m:
                 yield t.field, f"refusal boilerplate {m.group()!r}"
 

@@ -60,7 +60,8 @@ class UnexpectedLanguage(DatasetRule):
     def finish(self) -> Iterator[Finding]:
         expected, why = self.expected()
         names, paths = list(self.langs), list(self.paths)
-        wanted = {i for i, lang in enumerate(names) if lang in expected}
+        # `--lang zh` accepts langdetect's zh-cn and zh-tw.
+        wanted = {i for i, lang in enumerate(names) if lang in expected or lang.split("-")[0] in expected}
         shown = ",".join(sorted(expected))
         for p, line, li in zip(self.row_path, self.row_line, self.row_lang):
             if li not in wanted:

@@ -22,6 +22,7 @@ from ftk.lint.tokens import EstimateCounter
 
 BATCH = 1024  # rows per tokenizer call: big enough for the Rust batch encoder to use both cores
 _WORD = re.compile(r"[^\W_]")  # a letter or digit in any script
+CODE_ANSWERS = {"[]", "{}", "()", '""', "''", "``"}  # empty literals are real answers to code questions
 
 
 def percentiles(hist: Counter, qs=(0.5, 0.95, 0.99)) -> dict:
@@ -132,12 +133,13 @@ class TokenLengths(DatasetRule):
 def near_empty_response(ex: Example, opts: Options):
     """
     What it does: flags an assistant response that is not empty but holds no letter or digit in
-    any script ("...", "-", "?", "!!").
+    any script ("...", "-", "?", "!!"); empty literals such as `[]` or `{}` are allowed.
     Why it matters: such rows teach the model to answer with punctuation; they are usually
     generation failures. (Empty responses are FTK106/FTK009.)
     Example: `{"prompt": "Summarise the article.", "completion": "..."}`
     Use instead: write the response or drop the row.
     """
     for t in ex.all_turns():
-        if t.role == "assistant" and t.content.strip() and not _WORD.search(t.content):
+        if t.role == "assistant" and t.content.strip() and not _WORD.search(t.content) \
+                and t.content.strip() not in CODE_ANSWERS:
             yield t.field, f"response {t.content.strip()[:20]!r} has no letters or digits"

@@ -24,10 +24,11 @@ NOT_AN_OBJECT = declare(
     """, Fix.DROP_ROW)
 
 INVALID_ENCODING = declare(
-    "FTK003", "invalid-encoding", Severity.ERROR, "Line is not valid UTF-8",
+    "FTK003", "invalid-encoding", Severity.ERROR, "Line is not valid UTF-8 text",
     """
     What it does: flags a line whose bytes are not valid UTF-8 (Latin-1 or Windows-1252 exports,
-    truncated multi-byte characters).
+    truncated multi-byte characters), and JSON escapes of half a UTF-16 pair ("\\ud800"), which
+    decode to no character at all.
     Why it matters: JSON text must be UTF-8; loaders raise, or replace bytes with U+FFFD and the
     model learns the garbage.
     Example: the byte 0xE9 written for "é" by a Latin-1 export.
@@ -35,9 +36,10 @@ INVALID_ENCODING = declare(
     """, Fix.DROP_ROW)
 
 BYTE_ORDER_MARK = declare(
-    "FTK004", "byte-order-mark", Severity.WARNING, "File starts with a UTF-8 byte-order mark",
+    "FTK004", "byte-order-mark", Severity.WARNING, "UTF-8 byte-order mark at the start of the file or a line",
     """
-    What it does: flags a UTF-8 BOM (EF BB BF) at the start of the file.
+    What it does: flags a UTF-8 BOM (EF BB BF) at the start of the file, or of a line (where files
+    saved with a BOM were concatenated).
     Why it matters: strict JSON parsers reject it, and some loaders make it part of the first key,
     so the first row silently loses its `messages` field.
     Example: a file saved by Notepad as "UTF-8 with BOM".

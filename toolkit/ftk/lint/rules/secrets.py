@@ -8,15 +8,17 @@ from ftk.lint.registry import Options, Severity, row_rule
 
 # Token formats documented by their issuers (the same families gitleaks and GitHub secret scanning
 # look for). Ordered most specific first: an Anthropic key is also an `sk-` key.
+# Real keys are random: an OpenAI key has digits (so `sk-learn-compatible` is not one) and a Slack
+# token has numeric ids (so `xoxb-your-bot-token` is not one).
 # Every key format below contains one of these: one scan of each text (≈ 7 µs) decides whether
 # the nine full patterns (≈ 15 µs each) need to run at all.
 API_HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|hf_|k_live_|eyJ")
 API_KEYS = [
     ("Anthropic API key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
-    ("OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}")),
+    ("OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-)?(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{20,}")),
     ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})\b")),
-    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("Slack token", re.compile(r"\bxox[abposr]-\d+-[A-Za-z0-9-]{8,}")),
     ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
     ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")),
     ("Stripe secret key", re.compile(r"\b[rs]k_live_[0-9A-Za-z]{20,}\b")),
@@ -24,15 +26,17 @@ API_KEYS = [
 ]
 PRIVATE_KEY = re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----")
 EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b")
+FILE_EXTENSIONS = {"png", "jpg", "jpeg", "gif", "svg", "webp", "pdf", "js", "css", "py", "json", "txt", "md"}
 # Domains reserved for documentation (RFC 2606/6761): addresses there are not anyone's.
 RESERVED_DOMAINS = ("example.com", "example.org", "example.net", "example", "test", "invalid", "localhost")
 # International (+CC …, groups split by spaces or hyphens: with dots, "+12.50 13.00" is prices) or
 # North-American formatted numbers; bare digit runs are left alone, they are far more often
 # quantities, ids or years than phone numbers.
 PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ -]?(?:\(\d{1,4}\)[ -]?)?\d{2,4}(?:[ -]\d{2,4}){1,4}"
+    r"(?<![\w+])(?:\+\d{1,3}(?:[ -]?\(\d{1,4}\))?(?:[ -]?\d{1,6}){1,6}"
     r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4})(?![\w-])"
 )
+_GROUPS = re.compile(r"[ -]")
 
 # Every phone match starts with "+d", "(ddd)" or "ddd." / "ddd-": a cheap scan before the full one.
 PHONE_HINT = re.compile(r"\+\d|\(\d{3}\)|\d{3}[.-]\d")
@@ -47,7 +51,9 @@ def api_key(ex: Example, opts: Options):
     """
     What it does: flags strings in the formats of well-known credentials: OpenAI and Anthropic
     keys, AWS access key ids, GitHub, Slack, Google, Hugging Face and Stripe tokens, JWTs. The
-    finding shows the kind, the first four characters and the length, never the secret.
+    finding shows the kind, the first four characters and the length, never the secret. AWS's
+    documented example keys (…EXAMPLE) and placeholders without the random part
+    (`xoxb-your-bot-token`) are not flagged.
     Why it matters: models memorise and repeat secrets from training data; a published adapter
     can leak them.
     Example: "export OPENAI_API_KEY=sk-proj-…"
@@ -58,7 +64,7 @@ def api_key(ex: Example, opts: Options):
             continue
         for kind, pattern in API_KEYS:
             m = pattern.search(t.content)
-            if m:
+            if m and not m.group().endswith("EXAMPLE"):  # AWS's documented example keys
                 yield t.field, f"{kind} {redact(m.group())}"
                 break
 
@@ -80,8 +86,8 @@ def private_key(ex: Example, opts: Options):
 @row_rule("FTK503", "email-address", Severity.WARNING, "Text contains an e-mail address")
 def email_address(ex: Example, opts: Options):
     """
-    What it does: flags e-mail addresses, except at documentation domains (example.com, .test …)
-    and SSH remotes such as `git@github.com:org/repo.git`.
+    What it does: flags e-mail addresses, except at documentation domains (example.com, .test …),
+    SSH remotes such as `git@github.com:org/repo.git`, and file names such as `logo@2x.png`.
     Why it matters: personal data in training sets is a privacy and compliance risk, and the
     model may hand out real people's addresses.
     Example: "Write to jane.doe@gmail.com for a refund."
@@ -91,11 +97,11 @@ def email_address(ex: Example, opts: Options):
         if "@" not in t.content:
             continue
         for m in EMAIL.finditer(t.content):
-            if t.content.startswith(":", m.end()):
-                continue  # an SSH remote (git@github.com:org/repo.git), not an address
-            domain = m.group().rsplit("@", 1)[1].lower()
+            user, domain = m.group().rsplit("@", 1)
+            domain = domain.lower()
+            if user == "git" or domain.rsplit(".", 1)[-1] in FILE_EXTENSIONS:
+                continue  # an SSH remote (git@github.com:org/repo) or an image name (logo@2x.png)
             if not any(domain == d or domain.endswith("." + d) for d in RESERVED_DOMAINS):
-                user = m.group().split("@")[0]
                 yield t.field, f"e-mail address {user[:2]}…@{domain}"
                 break
 
@@ -103,8 +109,9 @@ def email_address(ex: Example, opts: Options):
 @row_rule("FTK504", "phone-number", Severity.WARNING, "Text contains a phone number")
 def phone_number(ex: Example, opts: Options):
     """
-    What it does: flags phone numbers written in international (+44 20 7946 0958) or North-American
-    ((555) 123-4567, 555-123-4567) form with 8–15 digits.
+    What it does: flags phone numbers written in international (+44 20 7946 0958, +33 1 23 45 67
+    89, +14155550199, +49 (0)30 123456) or North-American ((555) 123-4567, 555-123-4567) form
+    with 8–15 digits; "+12 500 000" (thousands separators) is a number, not a phone.
     Why it matters: personal data; see FTK503.
     Example: "Call me on +1 415 555 0199."
     Use instead: anonymise (`+1 555 0100`, a reserved fictional range) or remove.
@@ -114,6 +121,9 @@ def phone_number(ex: Example, opts: Options):
             continue
         for m in PHONE.finditer(t.content):
             digits = sum(c.isdigit() for c in m.group())
+            groups = _GROUPS.split(m.group())[1:]
+            if groups and all(len(g) == 3 and g.isdigit() for g in groups):
+                continue  # "+12 500 000": a signed number with thousands separators
             if 8 <= digits <= 15:
                 yield t.field, f"phone number {m.group()[:4]}…({digits} digits)"
                 break
