@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum

@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter
-from functools import lru_cache
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 
