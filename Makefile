@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 	rm -f .venv/.installed-* && touch $@
 
 # The main job on the built-in default: lint the dirty sample (every planted defect reported,
-# exit 1 expected), write a cleaned copy, and lint the copy (no errors left).
+# exit 1 expected; out/report.html for a browser), write a cleaned copy, and lint the copy (no
+# errors left).
 demo: install
 	@mkdir -p out
-	$(FTK) lint sample_data/dirty_chat.jsonl --fix out/dirty_chat.fixed.jsonl; test $$? -eq 1
+	$(FTK) lint sample_data/dirty_chat.jsonl --fix out/dirty_chat.fixed.jsonl --html out/report.html; test $$? -eq 1
 	$(FTK) lint out/dirty_chat.fixed.jsonl
 
 test: install

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 
 from click.testing import CliRunner
 
@@ -59,6 +60,9 @@ def test_fix_drops_rewrites_logs_and_is_idempotent(tmp_path):
     assert kept[2]["messages"][1]["content"] == "café is spelt with an acute accent."
     assert kept[3]["messages"][1]["content"] == "Hello there, nice to meet you today."
     assert not out.read_bytes().startswith(b"\xef\xbb\xbf")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask, "outputs get ordinary permissions, not mkstemp's 0600"
 
     # Linting the output finds none of what was fixed; the contradiction (not fixable) remains.
     r2, report2 = lint_json(out)

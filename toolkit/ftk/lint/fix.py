@@ -84,6 +84,10 @@ def fix_file(path: str, out: Path, result: LintResult, checker: Checker, fmt: Fo
     seen: dict[bytes, int] = {}
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     fd_log, tmp_log = tempfile.mkstemp(prefix=f".{summary.log.name}.", dir=out.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    for t in (tmp, tmp_log):  # mkstemp makes 0600 files; outputs get the usual umask permissions
+        os.chmod(t, 0o666 & ~umask)
     try:
         with os.fdopen(fd, "wb") as dst, os.fdopen(fd_log, "w", encoding="utf-8") as log:
             def record(line: int, action: str, codes: list[str], reason: str) -> None:
