@@ -1,0 +1,1 @@
+"""Training: recipes, chat templates and label masks, backends, the run loop, evaluation."""
