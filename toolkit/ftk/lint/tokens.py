@@ -94,6 +94,22 @@ def _special_tokens(config: dict) -> dict[str, str]:
     return out
 
 
+def _from_hub_cache(spec: str) -> TokenCounter:
+    """A model id (a GPU recipe's `unsloth/…`): whatever transformers finds in the local HF cache."""
+    shipped = ", ".join(sorted(p.name for p in ASSETS.iterdir())) if ASSETS.is_dir() else "none"
+    if spec.count("/") != 1 or spec.startswith((".", "/")):
+        raise UsageError(f"--tokenizer {spec}: not a tokenizer directory or file (ftk ships: {shipped})")
+    try:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(spec)
+    except Exception as exc:
+        raise UsageError(f"--tokenizer {spec}: not a local directory, and not loadable as a model id "
+                         f"({type(exc).__name__}); pass a tokenizer directory (ftk ships: {shipped})") from exc
+    return TokenCounter(tok.backend_tokenizer, tok.chat_template, {k: v for k, v in tok.special_tokens_map.items()
+                                                                   if isinstance(v, str)}, f"{spec} tokenizer")
+
+
 @lru_cache(maxsize=8)
 def load_token_counter(spec: str) -> TokenCounter:
     """`spec`: a tokenizer directory, a tokenizer.json file, or the name of a tokenizer ftk ships."""
@@ -103,8 +119,7 @@ def load_token_counter(spec: str) -> TokenCounter:
     if path.is_file() and path.name.endswith(".json"):
         path = path.parent
     if not path.is_dir():
-        shipped = ", ".join(sorted(p.name for p in ASSETS.iterdir())) if ASSETS.is_dir() else "none"
-        raise UsageError(f"--tokenizer {spec}: not a tokenizer directory or file (ftk ships: {shipped})")
+        return _from_hub_cache(spec)
     config_file = path / "tokenizer_config.json"
     config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.exists() else {}
     template = config.get("chat_template")

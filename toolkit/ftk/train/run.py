@@ -1,0 +1,135 @@
+"""`ftk run`: recipe -> encoded data -> LoRA training with TRL's SFTTrainer -> adapter + eval report.
+
+The `hf` backend: transformers + PEFT (fp32 on CPU). The data, the label mask and the trainer
+are ftk's and TRL's whichever backend loads the model. TRL takes the pre-tokenised rows as they
+are: `labels` carry -100 outside the assistant answers, and batches are padded to their longest
+row with the family's pad token.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ftk.train.chat import IGNORE
+from ftk.train.dataset import PreparedData, prepare_data
+from ftk.train.families import FAMILIES
+from ftk.train.models import load_base_model, load_tokenizer
+from ftk.train.recipe import resolved
+
+
+def _dataset(rows):
+    from datasets import Dataset
+
+    return Dataset.from_dict({"input_ids": [r.encoded.input_ids for r in rows],
+                              "labels": [r.encoded.labels for r in rows]})
+
+
+class MetricsLog:
+    """A TrainerCallback (duck-typed) appending every log record to metrics.jsonl and the console."""
+
+    def __init__(self, path: Path, echo):
+        self.path, self.echo, self.start = path, echo, time.perf_counter()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        record = {"step": state.global_step, "elapsed_s": round(time.perf_counter() - self.start, 2), **(logs or {})}
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        if "loss" in record:
+            self.echo(f"step {state.global_step}/{state.max_steps}  loss {record['loss']:.4f}  "
+                      f"lr {record.get('learning_rate', 0):.2e}  {record['elapsed_s']:.0f} s")
+
+    def __getattr__(self, name):  # every other callback event: nothing to do
+        if name.startswith("on_"):
+            return lambda *a, **k: None
+        raise AttributeError(name)
+
+
+def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bool = False, echo=print) -> dict:
+    import torch
+    from peft import LoraConfig
+    from transformers import TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    fmt = FAMILIES[cfg["family"]]
+    recipe_dir = Path(cfg.get("_path", ".")).parent
+    tok = load_tokenizer(cfg["tokenizer"], fmt, recipe_dir)
+    if data is None:
+        data = prepare_data(cfg["data"]["path"], tok, fmt, cfg["max_length"], cfg["data"].get("eval_split", 0.1),
+                            seed=cfg["train"].get("seed", 0))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.json").write_text(json.dumps(resolved(cfg), indent=2) + "\n")
+    model = load_base_model(cfg["model"], recipe_dir)
+    model.config.pad_token_id = tok.pad_token_id
+    on_cpu = not torch.cuda.is_available()
+    t = dict(cfg["train"])
+    args = SFTConfig(
+        output_dir=str(out_dir / "checkpoints"), max_length=cfg["max_length"], use_cpu=on_cpu,
+        bf16=False, fp16=False, gradient_checkpointing=False,  # TRL's defaults assume a GPU: see DESIGN.md
+        report_to=[], save_strategy="steps", eval_strategy="no", dataloader_num_workers=0,
+        disable_tqdm=True, **t)
+    lora = LoraConfig(task_type="CAUSAL_LM", **cfg["lora"])
+    metrics = MetricsLog(out_dir / "metrics.jsonl", echo)
+    callback = type("FtkMetrics", (TrainerCallback,), {"on_log": metrics.on_log})()
+    trainer_cls = SFTTrainer if _trl_kernels_available() else _plain_loss_trainer(SFTTrainer)
+    trainer = trainer_cls(model=model, args=args, train_dataset=_dataset(data.train),
+                         eval_dataset=_dataset(data.eval) if data.eval else None,
+                         processing_class=tok, peft_config=lora, callbacks=[callback])
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # ftk prints its own line per log step
+    before = trainer.evaluate() if data.eval else {}
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    after = trainer.evaluate() if data.eval else {}
+    adapter = out_dir / "adapter"
+    trainer.model.save_pretrained(str(adapter))
+    tok.save_pretrained(str(adapter))
+    report = {"eval_rows": len(data.eval), "train_rows": len(data.train),
+              "before": _loss_and_ppl(before), "after": _loss_and_ppl(after),
+              "trained_share": data.token_stats()["trained_share"], "skipped": [s.__dict__ for s in data.skipped]}
+    (out_dir / "eval.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _trl_kernels_available() -> bool:
+    try:
+        import trl.kernels  # noqa: F401  (Triton; with CUDA)
+    except ImportError:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _plain_loss_trainer(base):
+    """TRL 1.15 computes the loss with a fused Triton LM head, which needs a GPU. On CPU the model's
+    own forward computes the same causal-LM loss from the same labels (-100 ignored)."""
+    from transformers import Trainer
+
+    class PlainLossSFTTrainer(base):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            inputs["use_cache"] = False
+            return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs,
+                                        num_items_in_batch=num_items_in_batch)
+
+    return PlainLossSFTTrainer
+
+
+def _loss_and_ppl(metrics: dict) -> dict:
+    import math
+
+    loss = metrics.get("eval_loss")
+    return {} if loss is None else {"loss": round(loss, 4), "perplexity": round(math.exp(min(loss, 50)), 2)}
+
+
+def trained_mask_preview(tok, row, limit: int = 400) -> list[tuple[str, bool]]:
+    """(text, trained?) pieces of one encoded row, for `--dry-run`."""
+    pieces: list[tuple[str, bool]] = []
+    for tok_id, label in zip(row.encoded.input_ids[:limit], row.encoded.labels[:limit]):
+        text, trained = tok.decode([tok_id]), label != IGNORE
+        if pieces and pieces[-1][1] == trained:
+            pieces[-1] = (pieces[-1][0] + text, trained)
+        else:
+            pieces.append((text, trained))
+    return pieces
