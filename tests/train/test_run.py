@@ -77,3 +77,45 @@ def test_real_smollm2_short_fine_tune_lowers_eval_loss(tmp_path):
     report = json.loads((out / "eval.json").read_text())
     assert report["after"]["loss"] < report["before"]["loss"] - 0.05, report
     assert (out / "adapter" / "adapter_config.json").is_file()
+
+
+def _adapter_tensors(path: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(path / "adapter" / "adapter_model.safetensors"))
+
+
+def test_sigkill_then_resume_ends_with_the_same_adapter(tiny_model, tmp_path):
+    """Kill -9 after the first checkpoint, resume, and the final weights equal an uninterrupted run's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    args = [str(RECIPE), f"model={tiny_model}", "train.max_steps=8", "train.save_steps=3", "train.learning_rate=0.01"]
+    full = tmp_path / "full"
+    assert run(*args, "--out", full).exit_code == 0
+
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "ftk", "run", *args, "--out", str(killed)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while not (killed / "checkpoints" / "checkpoint-3" / "trainer_state.json").exists():
+        assert proc.poll() is None and time.time() < deadline, "the run ended before its first checkpoint"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "adapter").exists(), "killed before the end: no final adapter yet"
+
+    r = run(*args, "--out", killed, "--resume")
+    assert r.exit_code == 0, r.output
+    steps = [json.loads(line)["step"] for line in (killed / "metrics.jsonl").read_text().splitlines()
+             if "loss" in json.loads(line)]
+    assert steps[-1] == 8 and len(steps) <= 9, f"resumed, not restarted from step 1: {steps}"
+    a, b = _adapter_tensors(full), _adapter_tensors(killed)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-6), k
