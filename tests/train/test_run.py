@@ -66,6 +66,8 @@ def test_training_lowers_eval_loss_and_saves_the_adapter(tiny_model, tmp_path):
     logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in logged if "loss" in m] == list(range(1, 9))
     assert (out / "checkpoints" / "checkpoint-8").is_dir()
+    png = (out / "loss.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
 
 @pytest.mark.slow
@@ -119,3 +121,27 @@ def test_sigkill_then_resume_ends_with_the_same_adapter(tiny_model, tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.allclose(a[k], b[k], atol=1e-6), k
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tiny_model, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    args = [str(RECIPE), f"model={tiny_model}", "train.max_steps=40", "train.save_steps=100", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "ftk", "run", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "metrics.jsonl").exists() or "loss" not in (out / "metrics.jsonl").read_text():
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted at step" in stderr and "Traceback" not in stderr
+    checkpoints = list((out / "checkpoints").glob("checkpoint-*"))
+    assert len(checkpoints) == 1, "a checkpoint at the step where Ctrl-C arrived (save_steps=100 would not)"
+    step = int(checkpoints[0].name.split("-")[1])
+    assert 1 <= step < 40

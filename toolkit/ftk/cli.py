@@ -276,9 +276,13 @@ def run(recipe, overrides, data_path, out_dir, dry_run, list_recipes_, no_lint, 
     if dry_run:
         _dry_run_report(cfg, tok, data)
         return
-    from ftk.train.run import train
+    from ftk.train.run import Interrupted, train
 
-    report = train(cfg, out_dir, data=data, resume=resume, echo=click.echo)
+    try:
+        report = train(cfg, out_dir, data=data, resume=resume, echo=click.echo)
+    except Interrupted as exc:
+        click.echo(f"ftk: {exc}", err=True)
+        sys.exit(130)
     before, after = report["before"], report["after"]
     if before and after:
         click.echo(f"eval loss {before['loss']:.4f} -> {after['loss']:.4f}  "

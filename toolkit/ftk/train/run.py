@@ -8,7 +8,9 @@ row with the family's pad token.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -46,6 +48,46 @@ class MetricsLog:
         raise AttributeError(name)
 
 
+class Interrupted(Exception):
+    """Ctrl-C: the trainer saved a checkpoint at `step` and stopped."""
+
+    def __init__(self, step: int, out_dir: Path):
+        super().__init__(f"interrupted at step {step}: checkpoint saved in {out_dir / 'checkpoints'}; "
+                         f"continue with --resume")
+        self.step = step
+
+
+def _stop_callback_class():
+    from transformers import TrainerCallback
+
+    class StopOnInterrupt(TrainerCallback):
+        """Ctrl-C asks the trainer to save a checkpoint and stop at the end of the current step."""
+
+        interrupted = False
+
+        @contextlib.contextmanager
+        def catching_sigint(self):
+            def handler(signum, frame):
+                self.interrupted = True
+
+            previous = signal.signal(signal.SIGINT, handler)
+            try:
+                yield
+            finally:
+                signal.signal(signal.SIGINT, previous)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.interrupted:
+                control.should_save = True
+                control.should_training_stop = True
+
+    return StopOnInterrupt
+
+
+def StopOnInterrupt():  # noqa: N802  (a factory: transformers is imported only when training)
+    return _stop_callback_class()()
+
+
 def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bool = False, echo=print) -> dict:
     import torch
     from peft import LoraConfig
@@ -79,9 +121,15 @@ def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bo
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # ftk prints its own line per log step
+    stop = StopOnInterrupt()
+    trainer.add_callback(stop)
     before = trainer.evaluate() if data.eval else {}
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    with stop.catching_sigint():
+        trainer.train(resume_from_checkpoint=True if resume else None)
+    if stop.interrupted:
+        raise Interrupted(trainer.state.global_step, out_dir)
     after = trainer.evaluate() if data.eval else {}
+    plot_loss(out_dir / "metrics.jsonl", out_dir / "loss.png")
     adapter = out_dir / "adapter"
     trainer.model.save_pretrained(str(adapter))
     tok.save_pretrained(str(adapter))
@@ -90,6 +138,30 @@ def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bo
               "trained_share": data.token_stats()["trained_share"], "skipped": [s.__dict__ for s in data.skipped]}
     (out_dir / "eval.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def plot_loss(metrics: Path, png: Path) -> None:
+    """Training loss per step (and eval loss where logged) as a PNG beside the metrics."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on training boxes
+    import matplotlib.pyplot as plt
+
+    records = [json.loads(line) for line in metrics.read_text().splitlines()] if metrics.exists() else []
+    train = [(r["step"], r["loss"]) for r in records if "loss" in r]
+    evals = [(r["step"], r["eval_loss"]) for r in records if "eval_loss" in r]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    if train:
+        ax.plot(*zip(*train), label="train loss", color="#2563eb")
+    if evals:
+        ax.plot(*zip(*evals), "o--", label="eval loss", color="#dc2626")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png)
+    plt.close(fig)
 
 
 def _trl_kernels_available() -> bool:
