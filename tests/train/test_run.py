@@ -12,20 +12,28 @@ from tests.conftest import chat, write_jsonl
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "smollm2-lora.py"
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
+def make_tiny_model(path: Path) -> Path:
+    """A random Llama (hidden 64, 2 layers) with SmolLM2's vocabulary: trains in seconds on CPU."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
     cfg = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                       num_key_value_heads=2, vocab_size=49152, max_position_embeddings=1024, tie_word_embeddings=True)
-    path = tmp_path_factory.mktemp("tiny-llama")
     LlamaForCausalLM(cfg).save_pretrained(path)
     return path
 
 
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
+
+
 def run(*args):
+    # The hf backend in-process: importing Unsloth would patch transformers for every later test
+    # (tests/train/test_backends.py runs it in a subprocess).
+    if "--backend" not in args:
+        args = (*args, "--backend", "hf")
     return CliRunner().invoke(main, ["run", *map(str, args)], catch_exceptions=False)
 
 
@@ -97,7 +105,8 @@ def test_sigkill_then_resume_ends_with_the_same_adapter(tiny_model, tmp_path):
 
     import torch
 
-    args = [str(RECIPE), f"model={tiny_model}", "train.max_steps=8", "train.save_steps=3", "train.learning_rate=0.01"]
+    args = [str(RECIPE), f"model={tiny_model}", "train.max_steps=8", "train.save_steps=3", "train.learning_rate=0.01",
+            "--backend", "hf"]
     full = tmp_path / "full"
     assert run(*args, "--out", full).exit_code == 0
 
@@ -130,7 +139,8 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tiny_model, tmp_path):
     import time
 
     out = tmp_path / "run"
-    args = [str(RECIPE), f"model={tiny_model}", "train.max_steps=40", "train.save_steps=100", "--out", str(out)]
+    args = [str(RECIPE), f"model={tiny_model}", "train.max_steps=40", "train.save_steps=100", "--backend", "hf",
+            "--out", str(out)]
     proc = subprocess.Popen([sys.executable, "-m", "ftk", "run", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120

@@ -235,13 +235,19 @@ RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 @click.option("--list", "list_recipes_", is_flag=True, help="List the recipes that ship with ftk.")
 @click.option("--no-lint", is_flag=True, help="Skip the lint gate (not recommended).")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
-def run(recipe, overrides, data_path, out_dir, dry_run, list_recipes_, no_lint, resume):
+@click.option("--backend", type=click.Choice(["auto", "unsloth", "hf"]), default="auto", show_default=True,
+              help="unsloth: FastLanguageModel; hf: transformers + PEFT; auto: unsloth when installed.")
+def run(recipe, overrides, data_path, out_dir, dry_run, list_recipes_, no_lint, resume, backend):
     """Fine-tune with a recipe: `ftk run recipes/smollm2-lora.py train.max_steps=20 lora.r=4`.
 
     OVERRIDES are KEY=VALUE pairs with dotted keys into the recipe (train.learning_rate=1e-4).
     """
+    from ftk.train.backends import prepare_backend, resolve_backend
     from ftk.train.recipe import apply_overrides, check_recipe, list_recipes, load_recipe
 
+    backend = resolve_backend(backend)
+    if not dry_run and not list_recipes_:
+        prepare_backend(backend)  # Unsloth must be imported before transformers and TRL
     if list_recipes_:
         for name, title in list_recipes(RECIPES):
             click.echo(f"{name:20s} {title}")
@@ -279,7 +285,7 @@ def run(recipe, overrides, data_path, out_dir, dry_run, list_recipes_, no_lint, 
     from ftk.train.run import Interrupted, train
 
     try:
-        report = train(cfg, out_dir, data=data, resume=resume, echo=click.echo)
+        report = train(cfg, out_dir, data=data, resume=resume, echo=click.echo, backend=backend)
     except Interrupted as exc:
         click.echo(f"ftk: {exc}", err=True)
         sys.exit(130)
@@ -287,7 +293,8 @@ def run(recipe, overrides, data_path, out_dir, dry_run, list_recipes_, no_lint, 
     if before and after:
         click.echo(f"eval loss {before['loss']:.4f} -> {after['loss']:.4f}  "
                    f"perplexity {before['perplexity']:.2f} -> {after['perplexity']:.2f}  ({report['eval_rows']} rows)")
-    click.echo(f"ftk: adapter in {out_dir / 'adapter'}; config, metrics and eval report in {out_dir}")
+    click.echo(f"ftk: {backend} backend; adapter in {out_dir / 'adapter'}; config, metrics, loss.png and eval "
+               f"report in {out_dir}")
 
 
 def _lint_gate(cfg: dict) -> None:

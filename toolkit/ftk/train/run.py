@@ -1,7 +1,7 @@
 """`ftk run`: recipe -> encoded data -> LoRA training with TRL's SFTTrainer -> adapter + eval report.
 
-The `hf` backend: transformers + PEFT (fp32 on CPU). The data, the label mask and the trainer
-are ftk's and TRL's whichever backend loads the model. TRL takes the pre-tokenised rows as they
+The data, the label mask and the trainer are ftk's and TRL's whichever backend (ftk.train.backends)
+loads the model. TRL takes the pre-tokenised rows as they
 are: `labels` carry -100 outside the assistant answers, and batches are padded to their longest
 row with the family's pad token.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from ftk.train.chat import IGNORE
 from ftk.train.dataset import PreparedData, prepare_data
 from ftk.train.families import FAMILIES
-from ftk.train.models import load_base_model, load_tokenizer
+from ftk.train.models import load_tokenizer
 from ftk.train.recipe import resolved
 
 
@@ -88,11 +88,13 @@ def StopOnInterrupt():  # noqa: N802  (a factory: transformers is imported only 
     return _stop_callback_class()()
 
 
-def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bool = False, echo=print) -> dict:
+def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bool = False, echo=print,
+          backend: str = "hf") -> dict:
     import torch
-    from peft import LoraConfig
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
+
+    from ftk.train.backends import load_for_training
 
     fmt = FAMILIES[cfg["family"]]
     recipe_dir = Path(cfg.get("_path", ".")).parent
@@ -102,7 +104,7 @@ def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bo
                             seed=cfg["train"].get("seed", 0))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.json").write_text(json.dumps(resolved(cfg), indent=2) + "\n")
-    model = load_base_model(cfg["model"], recipe_dir)
+    model, lora = load_for_training(cfg, backend, recipe_dir)
     model.config.pad_token_id = tok.pad_token_id
     on_cpu = not torch.cuda.is_available()
     t = dict(cfg["train"])
@@ -111,7 +113,6 @@ def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bo
         bf16=False, fp16=False, gradient_checkpointing=False,  # TRL's defaults assume a GPU: see DESIGN.md
         report_to=[], save_strategy="steps", eval_strategy="no", dataloader_num_workers=0,
         disable_tqdm=True, **t)
-    lora = LoraConfig(task_type="CAUSAL_LM", **cfg["lora"])
     metrics = MetricsLog(out_dir / "metrics.jsonl", echo)
     callback = type("FtkMetrics", (TrainerCallback,), {"on_log": metrics.on_log})()
     trainer_cls = SFTTrainer if _trl_kernels_available() else _plain_loss_trainer(SFTTrainer)
@@ -133,7 +134,7 @@ def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bo
     adapter = out_dir / "adapter"
     trainer.model.save_pretrained(str(adapter))
     tok.save_pretrained(str(adapter))
-    report = {"eval_rows": len(data.eval), "train_rows": len(data.train),
+    report = {"backend": backend, "eval_rows": len(data.eval), "train_rows": len(data.train),
               "before": _loss_and_ppl(before), "after": _loss_and_ppl(after),
               "trained_share": data.token_stats()["trained_share"], "skipped": [s.__dict__ for s in data.skipped]}
     (out_dir / "eval.json").write_text(json.dumps(report, indent=2) + "\n")
