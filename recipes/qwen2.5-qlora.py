@@ -38,6 +38,7 @@ train = dict(
     seed=3407,
     logging_steps=1,
     save_steps=100,  # checkpoint every N steps; `ftk run --resume` continues from the last one
+    train_sampling_strategy="group_by_length",  # batches of similar length: little padding
 )
 
 # Data: rows of any format `ftk lint` reads; a share is held out to compare base and tuned model.

@@ -37,6 +37,7 @@ train = dict(
     seed=42,
     logging_steps=1,
     save_steps=20,
+    train_sampling_strategy="group_by_length",  # batches of similar length: little padding
 )
 
 data = dict(path="sample_data/clean_chat.jsonl", eval_split=0.1)

@@ -293,6 +293,9 @@ def run(recipe, overrides, data_path, out_dir, dry_run, list_recipes_, no_lint, 
     if before and after:
         click.echo(f"eval loss {before['loss']:.4f} -> {after['loss']:.4f}  "
                    f"perplexity {before['perplexity']:.2f} -> {after['perplexity']:.2f}  ({report['eval_rows']} rows)")
+    for sample in report.get("samples", []):
+        click.echo(f"\nprompt (line {sample['line']}): {sample['prompt'][:200]}\n  base:  {sample['base'][:300]}\n"
+                   f"  tuned: {sample['tuned'][:300]}")
     click.echo(f"ftk: {backend} backend; adapter in {out_dir / 'adapter'}; config, metrics, loss.png and eval "
                f"report in {out_dir}")
 

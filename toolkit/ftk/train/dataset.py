@@ -20,6 +20,7 @@ from ftk.train.chat import IGNORE, ChatFormat, Encoded, TemplateError, encode
 class Row:
     line: int
     encoded: Encoded
+    messages: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -76,14 +77,15 @@ def prepare_data(path: str, tokenizer, fmt: ChatFormat, max_length: int, eval_sp
             out.skipped.append(Skipped(rec.line, "not a valid row (run ftk lint)"))
             continue
         try:
-            enc = encode(tokenizer, messages_of(example), fmt, max_length)
+            messages = messages_of(example)
+            enc = encode(tokenizer, messages, fmt, max_length)
         except TemplateError as exc:
             out.skipped.append(Skipped(rec.line, str(exc)))
             continue
         if not any(label != IGNORE for label in enc.labels):
             out.skipped.append(Skipped(rec.line, f"the answer starts after max_length={max_length}: nothing to train"))
             continue
-        rows.append(Row(rec.line, enc))
+        rows.append(Row(rec.line, enc, messages))
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
     n_eval = int(round(len(rows) * eval_split)) if len(rows) > 1 else 0

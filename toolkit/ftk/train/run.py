@@ -39,8 +39,12 @@ class MetricsLog:
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         if "loss" in record:
+            elapsed, step = record["elapsed_s"], max(state.global_step, 1)
+            tokens = record.get("num_input_tokens_seen")
+            rate = f"  {tokens / elapsed:,.0f} tok/s" if tokens and elapsed > 0 else ""
+            eta = elapsed / step * max(state.max_steps - step, 0)
             self.echo(f"step {state.global_step}/{state.max_steps}  loss {record['loss']:.4f}  "
-                      f"lr {record.get('learning_rate', 0):.2e}  {record['elapsed_s']:.0f} s")
+                      f"lr {record.get('learning_rate', 0):.2e}{rate}  {elapsed:.0f} s, ETA {eta:.0f} s")
 
     def __getattr__(self, name):  # every other callback event: nothing to do
         if name.startswith("on_"):
@@ -112,6 +116,7 @@ def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bo
         output_dir=str(out_dir / "checkpoints"), max_length=cfg["max_length"], use_cpu=on_cpu,
         bf16=False, fp16=False, gradient_checkpointing=False,  # TRL's defaults assume a GPU: see DESIGN.md
         report_to=[], save_strategy="steps", eval_strategy="no", dataloader_num_workers=0,
+        include_num_input_tokens_seen=True,
         disable_tqdm=True, **t)
     metrics = MetricsLog(out_dir / "metrics.jsonl", echo)
     callback = type("FtkMetrics", (TrainerCallback,), {"on_log": metrics.on_log})()
@@ -130,15 +135,45 @@ def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bo
     if stop.interrupted:
         raise Interrupted(trainer.state.global_step, out_dir)
     after = trainer.evaluate() if data.eval else {}
+    samples = compare_answers(trainer.model, tok, fmt, data, cfg) if data.eval else []
     plot_loss(out_dir / "metrics.jsonl", out_dir / "loss.png")
     adapter = out_dir / "adapter"
     trainer.model.save_pretrained(str(adapter))
     tok.save_pretrained(str(adapter))
     report = {"backend": backend, "eval_rows": len(data.eval), "train_rows": len(data.train),
               "before": _loss_and_ppl(before), "after": _loss_and_ppl(after),
-              "trained_share": data.token_stats()["trained_share"], "skipped": [s.__dict__ for s in data.skipped]}
+              "trained_share": data.token_stats()["trained_share"], "skipped": [s.__dict__ for s in data.skipped],
+              "samples": samples}
     (out_dir / "eval.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def compare_answers(model, tok, fmt, data: PreparedData, cfg: dict, n: int = 2, max_new_tokens: int = 48) -> list:
+    """Greedy answers of the base model (adapter off) and the tuned one to the first eval prompts."""
+    import torch
+
+    from ftk.train.chat import prepare
+
+    out = []
+    model.eval()
+    eos = [tok.convert_tokens_to_ids(fmt.end_of_turn), tok.eos_token_id]
+    for row in data.eval[:n]:
+        messages = row.messages
+        last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+        ids = tok.apply_chat_template(prepare(messages[:last], fmt), add_generation_prompt=True, tokenize=True,
+                                      return_tensors="pt")
+        ids = ids["input_ids"] if hasattr(ids, "keys") else ids
+        ids = ids.to(model.device)
+        gen = dict(max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=[e for e in eos if e is not None],
+                   pad_token_id=tok.pad_token_id, attention_mask=torch.ones_like(ids))
+        with torch.no_grad():
+            with model.disable_adapter():
+                base = model.generate(ids, **gen)[0, ids.shape[1]:]
+            tuned = model.generate(ids, **gen)[0, ids.shape[1]:]
+        out.append({"line": row.line, "prompt": messages[last - 1]["content"],
+                    "base": tok.decode(base, skip_special_tokens=True).strip(),
+                    "tuned": tok.decode(tuned, skip_special_tokens=True).strip()})
+    return out
 
 
 def plot_loss(metrics: Path, png: Path) -> None:
