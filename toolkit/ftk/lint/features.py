@@ -88,10 +88,16 @@ def shingles_of(ex: Example, turns: list[Turn]) -> np.ndarray:
     return np.unique(np.concatenate([turn_shingles(ex, t) for t in turns]))
 
 
+def content_turns(ex: Example) -> list[Turn]:
+    """The row's turns without system prompts: the part that identifies an example. System prompts
+    are shared by many unrelated rows (and between train and eval sets) and would make them match."""
+    return [t for t in whole(ex) if t.role != "system"] or whole(ex)
+
+
 def row_ngrams(ex: Example) -> np.ndarray:
-    """Hashes of every 13 consecutive words of the row (all turns in order), for leakage."""
+    """Hashes of every 13 consecutive words within each non-system turn, for leakage."""
     def make() -> np.ndarray:
-        hashes = np.concatenate([turn_word_hashes(ex, t) for t in whole(ex)])
-        return np.unique(ngram_hashes(hashes, LEAK_NGRAM))
+        parts = [ngram_hashes(turn_word_hashes(ex, t), LEAK_NGRAM) for t in content_turns(ex)]
+        return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
 
     return _memo(ex, "ngrams", make)

@@ -14,7 +14,7 @@ import numpy as np
 from ftk.data.formats import Example, normalise
 from ftk.data.reader import read_records
 from ftk.lint.engine import majority_format, row_format
-from ftk.lint.features import LEAK_NGRAM, row_key, row_ngrams, shingles_of, whole
+from ftk.lint.features import LEAK_NGRAM, content_turns, row_key, row_ngrams, shingles_of
 from ftk.lint.near_dup import BATCH, MinHasher, band_keys, lsh_params
 from ftk.lint.registry import DatasetRule, Finding, Location, Severity, dataset_rule
 
@@ -24,8 +24,9 @@ from ftk.lint.registry import DatasetRule, Finding, Location, Severity, dataset_
      """
      What it does: with `--against EVAL`, indexes the eval file's rows and flags each eval row that
      is an exact duplicate of a training row (after normalisation), a near-duplicate (MinHash,
-     estimated Jaccard ≥ the near-duplicate threshold), or that shares a 13-word sequence with a
-     training row (the n-gram test of lm-evaluation-harness). Findings are on the eval file's lines
+     estimated Jaccard ≥ the near-duplicate threshold), or that shares a 13-word sequence within
+     one turn with a training row (the n-gram test of lm-evaluation-harness). System prompts, which
+     train and eval sets share legitimately, are left out of the near and n-gram tests. Findings are on the eval file's lines
      and name the training line.
      Why it matters: a model evaluated on rows it was trained on scores what it memorised, not what
      it learnt; the before/after comparison becomes meaningless.
@@ -62,7 +63,7 @@ class EvalLeakage(DatasetRule):
                 self.exact.setdefault(row_key(example), []).append(i)
                 for h in row_ngrams(example).tolist():
                     self.ngrams.setdefault(h, []).append(i)
-                shingle_sets.append(shingles_of(example, whole(example)))
+                shingle_sets.append(shingles_of(example, content_turns(example)))
         self.eval_ngrams = np.array(sorted(self.ngrams), dtype=np.uint64)
         self.eval_sigs = self.hasher.signatures(shingle_sets) if shingle_sets else np.empty((0, self.options.num_perm))
         self.buckets: list[dict[int, list[int]]] = [{} for _ in range(self.bands)]
@@ -80,10 +81,12 @@ class EvalLeakage(DatasetRule):
             self._hit(i, "exact duplicate of", loc)
         if self.ngrams:
             grams = row_ngrams(example)
-            for h in grams[np.isin(grams, self.eval_ngrams, assume_unique=True)].tolist():
+            # eval_ngrams is sorted: a binary search per gram, not a pass over all eval grams per row.
+            at = np.searchsorted(self.eval_ngrams, grams).clip(max=len(self.eval_ngrams) - 1)
+            for h in grams[self.eval_ngrams[at] == grams].tolist():
                 for i in self.ngrams[h]:
                     self._hit(i, f"shares a {LEAK_NGRAM}-word sequence with", loc)
-        self.pending.append((loc, shingles_of(example, whole(example))))
+        self.pending.append((loc, shingles_of(example, content_turns(example))))
         if len(self.pending) >= BATCH:
             self._flush()
 

@@ -47,9 +47,10 @@ def _lines(locs: list[Location], path: str) -> str:
      """, Fix.KEEP_FIRST),
     ("FTK204", "near-contradiction", Severity.WARNING, "Near-identical prompts with dissimilar responses",
      """
-     What it does: finds pairs of rows whose prompts are near-identical (estimated Jaccard ≥ the
-     threshold) but not identical (that is FTK202), and whose responses are dissimilar (exact
-     Jaccard of their shingles below 0.5). Both similarities are reported.
+     What it does: finds pairs of rows whose prompts (the turns before the last answer, system
+     prompts left out) are near-identical (estimated Jaccard ≥ the threshold) but not identical
+     (that is FTK202), and whose responses are dissimilar (exact Jaccard of their shingles below
+     0.5). Both similarities are reported.
      Why it matters: a reworded question with a different answer teaches the model two answers;
      it is the contradiction that exact matching cannot see.
      Example: "What's the capital of Australia?" → "Canberra" and "what is the capital of
@@ -76,10 +77,13 @@ class NearDuplicates(DatasetRule):
             self.rows.add(row_id, shingles_of(example, whole(example)))
         if self.prompts is not None:
             prompt, response = example.prompt_and_response()
-            if prompt and response is not None and any(t.role == "user" for t in prompt):
-                self.prompt_keys.append(hash_turns(example, prompt))
+            # System prompts left out: a prompt shared by a few percent of rows (below the
+            # boilerplate cut) would make their unrelated questions look alike.
+            asked = [t for t in prompt if t.role != "system"]
+            if asked and response is not None and any(t.role == "user" for t in asked):
+                self.prompt_keys.append(hash_turns(example, asked))
                 self.responses.append(turn_shingles(example, response))
-                self.prompts.add(row_id, shingles_of(example, prompt))
+                self.prompts.add(row_id, shingles_of(example, asked))
                 return
             self.prompt_keys.append(None)
             self.responses.append(None)
