@@ -126,6 +126,20 @@ def parse_line(path: str, line: int, raw: bytes) -> Record:
     return rec
 
 
+def read_some(path: str | Path, wanted: set[int]) -> dict[int, Record]:
+    """The records of the given lines only. For JSON Lines the other lines are skipped unparsed,
+    so a rule can go back for a few rows it needs in full without a second full parse."""
+    p = Path(path)
+    if p.suffix.lower() in JSONL_SUFFIXES:
+        out = {}
+        with p.open("rb") as f:
+            for line, raw in enumerate(f, 1):
+                if line in wanted:
+                    out[line] = parse_line(str(p), line, raw.rstrip(b"\n"))
+        return out
+    return {rec.line: rec for rec in read_records(p) if rec.line in wanted}
+
+
 def _read_jsonl(p: Path) -> Iterator[Record]:
     with p.open("rb") as f:
         for line, raw in enumerate(f, 1):

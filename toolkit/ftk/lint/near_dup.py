@@ -225,7 +225,9 @@ class NearDuplicateIndex:
             self.ids.append(np.array(kept_ids, dtype=np.int64))
             self.sigs.append(self.hasher.signatures(kept))
 
-    def finish(self) -> list[tuple[int, int, float]]:
+    def finish(self, margin: float = 0.0) -> list[tuple[int, int, float]]:
+        """Pairs whose estimated similarity reaches threshold - margin (a caller that verifies pairs
+        exactly asks for a margin, so that pairs the estimate puts just below still get checked)."""
         if self.df is not None:
             self._end_warmup()
         self._flush()
@@ -256,8 +258,13 @@ class NearDuplicateIndex:
         for start in range(0, len(pairs), 65536):
             a, b = pairs[start:start + 65536, 0], pairs[start:start + 65536, 1]
             sims[start:start + 65536] = (sigs[a] == sigs[b]).mean(axis=1)
-        ok = sims >= self.threshold
+        ok = sims >= self.threshold - margin
         return [(int(ids[a]), int(ids[b]), float(s)) for (a, b), s in zip(pairs[ok], sims[ok])]
+
+    def without_boilerplate(self, shingle_hashes: np.ndarray) -> np.ndarray:
+        if not self.boilerplate.size:
+            return shingle_hashes
+        return shingle_hashes[~np.isin(shingle_hashes, self.boilerplate, assume_unique=True)]
 
     def similarity(self, a: int, b: int) -> float | None:
         pa, pb = self.position.get(a), self.position.get(b)

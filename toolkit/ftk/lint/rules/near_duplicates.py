@@ -10,12 +10,17 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ftk.data.formats import Example
+from ftk.data.formats import Example, Format, normalise
+from ftk.data.reader import read_some
 from ftk.lint.features import hash_turns, row_key, shingles_of, turn_shingles, whole
 from ftk.lint.near_dup import NearDuplicateIndex, clusters
 from ftk.lint.registry import DatasetRule, Finding, Fix, Location, Severity, dataset_rule
 
-RESPONSE_DISSIMILAR = 0.5  # responses with a Jaccard below this to each other "disagree"
+VERIFY_MARGIN = 0.1  # candidates estimated this far below the threshold are still checked exactly
+RESPONSE_DISSIMILAR = 0.5
+# Prompts must be closer than rows: in a short question one changed word is often the whole point
+# ("reverse a string in Python" / "… in JavaScript" share 80% of their 3-grams).
+PROMPT_THRESHOLD = 0.85  # responses with a Jaccard below this to each other "disagree"
 _MAX_LISTED = 10
 
 
@@ -35,9 +40,9 @@ def _lines(locs: list[Location], path: str) -> str:
     ("FTK203", "near-duplicate", Severity.WARNING, "Row is a near-duplicate of an earlier row",
      """
      What it does: compares rows by MinHash over word 3-grams (character 5-grams for short rows)
-     with an LSH index, verifies each candidate pair on the full signature, and reports clusters
-     of rows whose estimated Jaccard similarity reaches the threshold (default 0.8): every row
-     after the first, with the cluster's lines and its similarity to the first. Text shared by
+     with an LSH index, verifies each candidate pair on the exact Jaccard similarity of the two
+     rows' shingles, and reports clusters of rows at or above the threshold (default 0.8): every
+     row after the first, with the cluster's lines and its similarity to the first. Text shared by
      more than 20% of rows (a repeated system prompt or tool description) is discounted.
      Why it matters: near-copies (templated generations, light paraphrases, the same answer with
      another greeting) over-weight one example just as exact duplicates do, and slip past exact
@@ -48,7 +53,8 @@ def _lines(locs: list[Location], path: str) -> str:
     ("FTK204", "near-contradiction", Severity.WARNING, "Near-identical prompts with dissimilar responses",
      """
      What it does: finds pairs of rows whose prompts (the turns before the last answer, system
-     prompts left out) are near-identical (estimated Jaccard ≥ the threshold) but not identical
+     prompts left out) are near-identical (exact Jaccard ≥ 0.85, or the near-duplicate threshold if
+     higher) but not identical
      (that is FTK202), and whose responses are dissimilar (exact Jaccard of their shingles below
      0.5). Both similarities are reported.
      Why it matters: a reworded question with a different answer teaches the model two answers;
@@ -62,6 +68,7 @@ class NearDuplicates(DatasetRule):
     def __init__(self, options, selected):
         super().__init__(options, selected)
         self.locs: list[Location] = []
+        self.formats: dict[str, Format] = {}  # per file: the format its rows were read in
         self.row_keys: list[bytes] = []
         self.prompt_keys: list[bytes | None] = []
         self.responses: list[np.ndarray | None] = []
@@ -72,6 +79,7 @@ class NearDuplicates(DatasetRule):
     def observe(self, loc: Location, example: Example) -> None:
         row_id = len(self.locs)
         self.locs.append(loc)
+        self.formats.setdefault(loc.path, example.format)
         self.row_keys.append(row_key(example))
         if self.rows is not None:
             self.rows.add(row_id, shingles_of(example, whole(example)))
@@ -90,17 +98,54 @@ class NearDuplicates(DatasetRule):
 
     def finish(self) -> Iterator[Finding]:
         if self.rows is not None:
-            yield from self._near_duplicates(self.rows.finish())
+            pairs = self.rows.finish(margin=VERIFY_MARGIN)
+            shingle_sets = self._reload(pairs, self.rows, prompt=False)
+            yield from self._near_duplicates(self._verified(pairs, shingle_sets, self.options.near_threshold),
+                                             shingle_sets)
         if self.prompts is not None:
-            yield from self._near_contradictions(self.prompts.finish())
+            pairs = self.prompts.finish(margin=VERIFY_MARGIN)
+            prompt_threshold = max(self.options.near_threshold, PROMPT_THRESHOLD)
+            yield from self._near_contradictions(
+                self._verified(pairs, self._reload(pairs, self.prompts, prompt=True), prompt_threshold))
 
-    def _near_duplicates(self, pairs) -> Iterator[Finding]:
+    def _verified(self, pairs, shingle_sets, threshold: float) -> list[tuple[int, int, float]]:
+        """The candidate pairs whose exact Jaccard reaches the threshold, with that Jaccard."""
+        out = []
+        for a, b, _estimate in pairs:
+            if a in shingle_sets and b in shingle_sets:
+                j = jaccard(shingle_sets[a], shingle_sets[b])
+                if j >= threshold:
+                    out.append((a, b, j))
+        return out
+
+    def _reload(self, pairs, index: NearDuplicateIndex, prompt: bool) -> dict[int, np.ndarray]:
+        """Shingles of the rows in `pairs`, rebuilt from their lines (only those lines are parsed), so
+        that memory holds one signature per row and full shingle sets only for candidates."""
+        by_path: dict[str, dict[int, int]] = {}
+        for a, b, _ in pairs:
+            for i in (a, b):
+                by_path.setdefault(self.locs[i].path, {})[self.locs[i].line] = i
+        out = {}
+        for path, lines in by_path.items():
+            for line, rec in read_some(path, set(lines)).items():
+                obj = rec.value if rec.parsed and isinstance(rec.value, dict) else None
+                example = normalise(obj, self.formats[path])[0] if obj is not None else None
+                if example is None:
+                    continue  # the file changed under us: leave the pair unverified
+                turns = whole(example)
+                if prompt:
+                    turns = [t for t in example.prompt_and_response()[0] if t.role != "system"]
+                if turns:
+                    out[lines[line]] = index.without_boilerplate(shingles_of(example, turns))
+        return out
+
+    def _near_duplicates(self, pairs, shingle_sets) -> Iterator[Finding]:
         exact = lambda a, b: self.row_keys[a] == self.row_keys[b]  # noqa: E731  (FTK201's business)
         for root, members in clusters(pairs, skip=exact).items():
             locs = [self.locs[m] for m in members]
             for m in members[1:]:
                 loc = self.locs[m]
-                sim = self.rows.similarity(m, root)
+                sim = jaccard(shingle_sets[m], shingle_sets[root]) if m in shingle_sets and root in shingle_sets else None
                 sim_text = f"similarity {sim:.2f}" if sim is not None else "similar"
                 yield Finding("FTK203", loc, None,
                               f"near-duplicate of line {_lines([self.locs[root]], loc.path)} ({sim_text}; "
