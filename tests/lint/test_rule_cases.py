@@ -190,3 +190,10 @@ def test_byte_cases_match_their_generator() -> None:
     assert module.FILES
     for rel, data in module.FILES.items():
         assert (CASES / rel).read_bytes() == data, f"{rel} differs from make_byte_cases.py: rerun it"
+
+
+def test_english_and_foreign_function_words_do_not_overlap():
+    """A word in both lists would send ordinary English rows to langdetect (slow), as 'do' once did."""
+    from ftk.lint.language import _ENGLISH, _OTHER
+
+    assert not _ENGLISH & _OTHER

@@ -45,14 +45,14 @@ _ENGLISH = frozenset(
     "while if do does did so an at".split()
 )
 # ... and those of the Latin-script languages langdetect is most often asked to tell from English
-# (fr, de, es, it, pt, nl). Words shared with English (a, in, is, on, to) are left out of both.
+# (fr, de, es, it, pt, nl). Words shared with English (a, in, is, on, to, do) are left out of it.
 _OTHER = frozenset(
     "le la les et est une des du que qui pour dans pas sur au aux ce cette sont avec "
     "der die das und ist nicht mit ein eine zu den von sie ich es auf dem sich auch "
     "el los las y una por con para del se lo como más pero "
     "il di che non per sono della gli nel alla "
     "het een van en dat niet op zijn voor met "
-    "os um não do da em uma com mais".split()
+    "os um não da em uma com mais".split()
 )
 MAX_CHARS = 400
 MIN_PROBABILITY = 0.8
