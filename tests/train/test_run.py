@@ -56,7 +56,7 @@ def test_lint_gate_stops_dirty_data(tmp_path):
 
 
 def test_unknown_override_is_a_usage_error():
-    r = CliRunner().invoke(main, ["run", str(RECIPE), "train.lr=1"])
+    r = CliRunner().invoke(main, ["run", str(RECIPE), "train.lr=1", "--backend", "hf"])
     assert r.exit_code == 2 and "unknown key" in r.output
 
 

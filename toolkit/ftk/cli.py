@@ -246,8 +246,6 @@ def run(recipe, overrides, data_path, out_dir, dry_run, list_recipes_, no_lint, 
     from ftk.train.recipe import apply_overrides, check_recipe, list_recipes, load_recipe
 
     backend = resolve_backend(backend)
-    if not dry_run and not list_recipes_:
-        prepare_backend(backend)  # Unsloth must be imported before transformers and TRL
     if list_recipes_:
         for name, title in list_recipes(RECIPES):
             click.echo(f"{name:20s} {title}")
@@ -261,6 +259,8 @@ def run(recipe, overrides, data_path, out_dir, dry_run, list_recipes_, no_lint, 
     if not cfg.get("data", {}).get("path"):
         raise UsageError("no training data: pass --data or set data.path in the recipe")
     out_dir = out_dir or Path("runs") / recipe.stem
+    if not dry_run:
+        prepare_backend(backend)  # Unsloth must be imported before transformers and TRL (the recipe is valid now)
 
     if not no_lint:
         _lint_gate(cfg)
