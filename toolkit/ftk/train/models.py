@@ -77,16 +77,3 @@ def model_dir(spec: str, recipe_dir: Path | None = None) -> str:
         shutil.rmtree(cache, ignore_errors=True)
         tmp.rename(cache)
     return str(cache)
-
-
-def load_base_model(spec: str, recipe_dir: Path | None = None):
-    """The base model in fp32 for CPU training (the `hf` backend without CUDA)."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    try:
-        return AutoModelForCausalLM.from_pretrained(model_dir(spec, recipe_dir), dtype=torch.float32)
-    except ConfigError:
-        raise
-    except Exception as exc:
-        raise ConfigError(f"model '{spec}': cannot load ({type(exc).__name__}: {exc})") from exc
