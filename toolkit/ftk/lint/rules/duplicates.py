@@ -17,7 +17,8 @@ from ftk.lint.registry import DatasetRule, Finding, Fix, Location, Severity, dat
 _MAX_LISTED = 10  # lines listed in one message; the JSON report carries them all
 
 
-def _lines(locs: list[Location], path: str) -> str:
+def list_lines(locs: list[Location], path: str) -> str:
+    """Line numbers for a message: bare in the same file, path:line across files, at most 10."""
     shown = [str(loc.line) if loc.path == path else f"{loc.path}:{loc.line}" for loc in locs[:_MAX_LISTED]]
     more = f" and {len(locs) - _MAX_LISTED} more" if len(locs) > _MAX_LISTED else ""
     return ", ".join(shown) + more
@@ -81,8 +82,8 @@ class DuplicatesAndContradictions(DatasetRule):
         for locs in self.duplicates.values():
             for loc in locs[1:]:
                 yield Finding("FTK201", loc, None,
-                              f"duplicate of line {_lines([locs[0]], loc.path)} "
-                              f"(group of {len(locs)}: lines {_lines(locs, loc.path)})",
+                              f"duplicate of line {list_lines([locs[0]], loc.path)} "
+                              f"(group of {len(locs)}: lines {list_lines(locs, loc.path)})",
                               tuple(locs))
         for entries in self.prompts.values():
             answers = {r for _, r in entries}
@@ -92,8 +93,8 @@ class DuplicatesAndContradictions(DatasetRule):
             for loc, _ in entries:
                 others = [o for o in locs if o != loc]
                 yield Finding("FTK202", loc, None,
-                              f"same prompt as line {_lines(others[:1], loc.path)} with a different response "
-                              f"({len(answers)} distinct responses in lines {_lines(locs, loc.path)})",
+                              f"same prompt as line {list_lines(others[:1], loc.path)} with a different response "
+                              f"({len(answers)} distinct responses in lines {list_lines(locs, loc.path)})",
                               tuple(locs))
 
     def stats(self) -> dict:

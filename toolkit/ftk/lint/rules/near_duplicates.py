@@ -15,13 +15,13 @@ from ftk.data.reader import read_some
 from ftk.lint.features import hash_turns, row_key, shingles_of, turn_shingles, whole
 from ftk.lint.near_dup import NearDuplicateIndex, clusters
 from ftk.lint.registry import DatasetRule, Finding, Fix, Location, Severity, dataset_rule
+from ftk.lint.rules.duplicates import list_lines
 
 VERIFY_MARGIN = 0.1  # candidates estimated this far below the threshold are still checked exactly
 RESPONSE_DISSIMILAR = 0.5
 # Prompts must be closer than rows: in a short question one changed word is often the whole point
 # ("reverse a string in Python" / "… in JavaScript" share 80% of their 3-grams).
 PROMPT_THRESHOLD = 0.85  # responses with a Jaccard below this to each other "disagree"
-_MAX_LISTED = 10
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -29,11 +29,6 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
         return 1.0
     inter = np.intersect1d(a, b, assume_unique=True).size
     return inter / (a.size + b.size - inter)
-
-
-def _lines(locs: list[Location], path: str) -> str:
-    shown = [str(loc.line) if loc.path == path else f"{loc.path}:{loc.line}" for loc in locs[:_MAX_LISTED]]
-    return ", ".join(shown) + (f" and {len(locs) - _MAX_LISTED} more" if len(locs) > _MAX_LISTED else "")
 
 
 @dataset_rule(
@@ -148,8 +143,8 @@ class NearDuplicates(DatasetRule):
                 sim = jaccard(shingle_sets[m], shingle_sets[root]) if m in shingle_sets and root in shingle_sets else None
                 sim_text = f"similarity {sim:.2f}" if sim is not None else "similar"
                 yield Finding("FTK203", loc, None,
-                              f"near-duplicate of line {_lines([self.locs[root]], loc.path)} ({sim_text}; "
-                              f"cluster of {len(members)}: lines {_lines(locs, loc.path)})", tuple(locs))
+                              f"near-duplicate of line {list_lines([self.locs[root]], loc.path)} ({sim_text}; "
+                              f"cluster of {len(members)}: lines {list_lines(locs, loc.path)})", tuple(locs))
 
     def _near_contradictions(self, pairs) -> Iterator[Finding]:
         reported: set[tuple[int, int]] = set()
@@ -163,7 +158,7 @@ class NearDuplicates(DatasetRule):
             la, lb = self.locs[a], self.locs[b]
             for this, other in ((lb, la), (la, lb)):
                 yield Finding("FTK204", this, None,
-                              f"prompt {prompt_sim:.2f} similar to line {_lines([other], this.path)}, "
+                              f"prompt {prompt_sim:.2f} similar to line {list_lines([other], this.path)}, "
                               f"but the responses are only {answer_sim:.2f} similar", (la, lb))
 
     def stats(self) -> dict:
