@@ -106,8 +106,8 @@ def _lint(path: Path, spec: dict):
         result = lint_paths([str(path.parent / spec["train"])], _checker(spec, against=path))
         lines = [rec.line for rec in read_records(path)]
     else:
-        lines = []
-        result = lint_paths([str(path)], _checker(spec), on_record=lambda rec: lines.append(rec.line))
+        lines = [rec.line for rec in read_records(path)]
+        result = lint_paths([str(path)], _checker(spec))
         assert result.rows == len(lines)
     return result, lines, [d for d in result.diagnostics if d.path == str(path)]
 

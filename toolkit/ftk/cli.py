@@ -42,6 +42,8 @@ def main():
     ftk lint data.jsonl          check a dataset (every bad row, with its line number)
     ftk rules                    list every lint rule; `ftk rules FTK201` explains one
     ftk run recipes/smollm2-lora.py   fine-tune with a recipe (--dry-run shows the trained tokens)
+    ftk export runs/smollm2-lora      merge, write GGUF + Ollama Modelfile, verify with llama.cpp
+    ftk chat model.gguf               chat through llama.cpp with the model's template and stops
     """
 
 
@@ -178,16 +180,11 @@ def _run_with_progress(paths, checker, file_format):
                TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("lint", total=total or None, rows=0, rate=0.0)
-        seen = {"rows": 0, "bytes": 0}
+        def on_progress(rows, nbytes):
+            elapsed = progress.tasks[0].elapsed or 1e-9
+            progress.update(task, completed=nbytes, rows=rows, rate=rows / elapsed)
 
-        def on_record(rec):
-            seen["rows"] += 1
-            seen["bytes"] += len(rec.raw) + 1 if rec.raw is not None else 0
-            if seen["rows"] % 2000 == 0:
-                elapsed = progress.tasks[0].elapsed or 1e-9
-                progress.update(task, completed=seen["bytes"], rows=seen["rows"], rate=seen["rows"] / elapsed)
-
-        return lint_paths([str(p) for p in paths], checker, file_format, on_record)
+        return lint_paths([str(p) for p in paths], checker, file_format, on_progress)
 
 
 @main.command()
@@ -335,3 +332,119 @@ def _dry_run_report(cfg: dict, tok, data) -> None:
         for piece, trained in trained_mask_preview(tok, row):
             text.append(piece, style="bold green" if trained else "dim")
         con.print(text)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--quant", "quants", multiple=True,
+              help="GGUF types, comma-separated: f16, bf16, q8_0, q4_k_m, q5_k_m, q6_k … (default: the recipe's export.quant).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output directory (default: RUN_DIR/export).")
+@click.option("--force", is_flag=True, help="Overwrite the output directory.")
+@click.option("--base", help="Base model to merge into, when the run trained on a 4-bit one (its 16-bit weights).")
+@click.option("--llama-cpp", "llama_cpp_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Use this llama.cpp checkout's converter (and llama-quantize) instead of ftk's.")
+@click.option("--no-verify", is_flag=True, help="Skip the llama.cpp verification (not recommended).")
+def export(run_dir, quants, out_dir, force, base, llama_cpp_dir, no_verify):
+    """Merge a run's adapter, write GGUF files and an Ollama Modelfile, and prove with llama.cpp that
+    the GGUF tokenises, templates, continues and stops as the trained model does.
+
+    Exit codes: 0 exported and verified, 1 verification failed (files kept for inspection), 2 usage error.
+    """
+    from ftk.export.merge import load_run
+    from ftk.export.pipeline import export as run_export
+    from ftk.export.pipeline import parse_quants
+
+    run = load_run(run_dir)
+    quants = parse_quants(_split(quants) or list(run.cfg.get("export", {}).get("quant", ["f16", "q4_k_m"])))
+    result = run_export(run_dir, quants, out_dir, force=force, base=base, llama_cpp_dir=llama_cpp_dir,
+                        verify=not no_verify, step=_progress_step())
+    _print_export(result)
+    if not result.passed:
+        click.echo(f"ftk: error: verification failed; the files are kept in {result.out_dir} for inspection", err=True)
+        sys.exit(1)
+
+
+def _progress_step():
+    """A context manager per export step: a spinner with elapsed time on a terminal, a line otherwise."""
+    import contextlib
+    import time
+
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False)
+
+    @contextlib.contextmanager
+    def step(label):
+        t0 = time.perf_counter()
+        if console.is_terminal:
+            with console.status(f"{label} …"):
+                yield
+        else:
+            yield
+        console.print(f"[green]✓[/] {label} ({time.perf_counter() - t0:.1f} s)")
+
+    return step
+
+
+def _print_export(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(highlight=False)
+    if result.reports:
+        table = Table(title="llama.cpp vs the merged HF model")
+        for col in ("file", "tokenizer", "template", "greedy", "stops"):
+            table.add_column(col, overflow="fold")
+        for r in result.reports:
+            cells = {c.name: ("[green]pass[/] " if c.passed else ("[red]FAIL[/] " if c.required else "[yellow]report[/] "))
+                     + c.detail for c in r.checks}
+            table.add_row(r.path.name, *(cells.get(k, "") for k in ("tokenizer", "template", "greedy", "stops")))
+        con.print(table)
+    for q, path in result.ggufs.items():
+        con.print(f"{q:7s} {path}  ({path.stat().st_size / 2**20:.1f} MiB)")
+    first = next(iter(result.ggufs.values()))
+    con.print(f"\nOllama:    cd {result.out_dir} && ollama create {result.out_dir.resolve().parent.name} -f Modelfile")
+    con.print(f"llama.cpp: llama-server -m {first} --jinja")
+    con.print(f"ftk:       ftk chat {first}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-p", "--prompt", help="Answer this one prompt and exit (default: interactive).")
+@click.option("--system", help="System prompt.")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=512, show_default=True)
+@click.option("--temperature", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="0 = greedy.")
+@click.option("--ctx", "n_ctx", type=click.IntRange(min=128), default=4096, show_default=True, help="Context window in tokens.")
+def chat(model, prompt, system, max_tokens, temperature, n_ctx):
+    """Chat with a GGUF through llama.cpp, with the model's own chat template and stop tokens.
+
+    Interactive unless -p is given: an empty line or Ctrl-D ends, /reset forgets the conversation.
+    """
+    from ftk.export.chat import ChatSession
+
+    session = ChatSession(model, system=system, n_ctx=n_ctx)
+    try:
+        if prompt is not None:
+            _stream(session.ask(prompt, max_tokens=max_tokens, temperature=temperature))
+            return
+        click.echo(f"ftk chat: {model.name} (empty line or Ctrl-D to quit, /reset to start over)", err=True)
+        while True:
+            try:
+                line = input("> ")
+            except EOFError:
+                break
+            if not line.strip():
+                break
+            if line.strip() == "/reset":
+                session.reset()
+                continue
+            _stream(session.ask(line, max_tokens=max_tokens, temperature=temperature))
+    finally:
+        session.close()
+
+
+def _stream(pieces) -> None:
+    for piece in pieces:
+        click.echo(piece, nl=False)
+    click.echo()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -167,8 +166,27 @@ class MinHasher:
         return out
 
 
+def boilerplate_of(shingle_sets: list[np.ndarray], share: float = 0.2, min_rows: int = 50) -> np.ndarray:
+    """Shingles found in more than `share` of the rows (sorted): a system prompt or tool description
+    repeated in every row. Needs `min_rows` rows to say anything."""
+    if len(shingle_sets) < min_rows or not shingle_sets:
+        return np.empty(0, dtype=np.uint32)
+    values, counts = np.unique(np.concatenate(shingle_sets), return_counts=True)  # each set is unique
+    return values[counts > share * len(shingle_sets)].astype(np.uint32)
+
+
+def drop_boilerplate(shingle_hashes: np.ndarray, boilerplate: np.ndarray) -> np.ndarray:
+    if not boilerplate.size:
+        return shingle_hashes
+    return shingle_hashes[~np.isin(shingle_hashes, boilerplate, assume_unique=True)]
+
+
 class NearDuplicateIndex:
-    """Add rows in order; `finish()` returns the verified pairs (later row, earlier row, similarity).
+    """Signatures in, verified pairs (later row, earlier row, similarity) out of `finish()`.
+
+    Either `add_signatures` (rows signed elsewhere, e.g. in worker processes, after the caller took
+    the boilerplate out) or `add` (shingles; the index learns the boilerplate on its first `warmup`
+    rows and signs a batch at a time).
 
     LSH as datasketch's MinHashLSH does it (b bands of r rows, chosen by datasketch for the
     threshold), but with band keys kept in numpy arrays and candidates found by sorting each band
@@ -182,55 +200,49 @@ class NearDuplicateIndex:
         self.hasher = MinHasher(num_perm)
         self.boilerplate_share, self.warmup = boilerplate_share, warmup
         self.min_rows_for_boilerplate = min_rows_for_boilerplate
-        self.df: Counter | None = Counter()  # shingle document frequency during warm-up
+        self.warming = True
         self.boilerplate: np.ndarray = np.empty(0, dtype=np.uint32)
         self.pending: list[tuple[int, np.ndarray]] = []
-        self.ids: list[np.ndarray] = []  # per flushed batch: row ids
-        self.sigs: list[np.ndarray] = []  # per flushed batch: signatures
+        self.ids: list[np.ndarray] = []  # per batch: row ids
+        self.sigs: list[np.ndarray] = []  # per batch: signatures
         self.signature_of: np.ndarray | None = None
         self.position: dict[int, int] = {}
-        self.empty_rows = 0
 
     def add(self, row_id: int, shingle_hashes: np.ndarray) -> None:
-        if self.df is not None:
-            self.df.update(shingle_hashes.tolist())
-            self.pending.append((row_id, shingle_hashes))
-            if len(self.pending) >= self.warmup:
-                self._end_warmup()
-            return
         self.pending.append((row_id, shingle_hashes))
-        if len(self.pending) >= BATCH:
+        if len(self.pending) >= (self.warmup if self.warming else BATCH):
             self._flush()
 
-    def _end_warmup(self) -> None:
-        n = len(self.pending)
-        if n >= self.min_rows_for_boilerplate:
-            cut = self.boilerplate_share * n
-            self.boilerplate = np.array(sorted(h for h, c in self.df.items() if c > cut), dtype=np.uint32)
-        self.df = None
-        self._flush()
+    def add_signatures(self, ids: np.ndarray, sigs: np.ndarray) -> None:
+        if len(ids):
+            self.ids.append(np.asarray(ids, dtype=np.int64))
+            self.sigs.append(sigs)
+
+    def sign(self, shingle_sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(positions of the sets that keep a shingle once the boilerplate is out, their signatures)."""
+        kept_at, kept = [], []
+        for i, sh in enumerate(shingle_sets):
+            sh = drop_boilerplate(sh, self.boilerplate)
+            if sh.size:
+                kept_at.append(i)
+                kept.append(sh)
+        sigs = self.hasher.signatures(kept) if kept else np.empty((0, self.num_perm), dtype=np.uint32)
+        return np.array(kept_at, dtype=np.int64), sigs
 
     def _flush(self) -> None:
         pending, self.pending = self.pending, []
-        kept_ids, kept = [], []
-        for row_id, sh in pending:
-            if self.boilerplate.size:
-                sh = sh[~np.isin(sh, self.boilerplate, assume_unique=True)]
-            if sh.size == 0:
-                self.empty_rows += 1
-                continue
-            kept_ids.append(row_id)
-            kept.append(sh)
-        if kept:
-            self.ids.append(np.array(kept_ids, dtype=np.int64))
-            self.sigs.append(self.hasher.signatures(kept))
+        if self.warming:
+            self.boilerplate = boilerplate_of([sh for _, sh in pending], self.boilerplate_share,
+                                              self.min_rows_for_boilerplate)
+            self.warming = False
+        at, sigs = self.sign([sh for _, sh in pending])
+        self.add_signatures(np.array([pending[i][0] for i in at.tolist()], dtype=np.int64), sigs)
 
     def finish(self, margin: float = 0.0) -> list[tuple[int, int, float]]:
         """Pairs whose estimated similarity reaches threshold - margin (a caller that verifies pairs
         exactly asks for a margin, so that pairs the estimate puts just below still get checked)."""
-        if self.df is not None:
-            self._end_warmup()
-        self._flush()
+        if self.pending:
+            self._flush()
         if not self.ids:
             return []
         ids, sigs = np.concatenate(self.ids), np.concatenate(self.sigs)
@@ -262,9 +274,7 @@ class NearDuplicateIndex:
         return [(int(ids[a]), int(ids[b]), float(s)) for (a, b), s in zip(pairs[ok], sims[ok])]
 
     def without_boilerplate(self, shingle_hashes: np.ndarray) -> np.ndarray:
-        if not self.boilerplate.size:
-            return shingle_hashes
-        return shingle_hashes[~np.isin(shingle_hashes, self.boilerplate, assume_unique=True)]
+        return drop_boilerplate(shingle_hashes, self.boilerplate)
 
     def similarity(self, a: int, b: int) -> float | None:
         pa, pb = self.position.get(a), self.position.get(b)

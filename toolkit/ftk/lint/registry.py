@@ -12,6 +12,7 @@ Codes are never reused; families are the hundreds digit (see FAMILIES).
 from __future__ import annotations
 
 import inspect
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum, IntEnum
@@ -152,15 +153,34 @@ class Finding:
 
 
 class DatasetRule:
-    """Sees every example, reports at the end. Subclasses set RULES (the rules they raise)."""
+    """Sees every example, reports at the end. Subclasses set RULES (the rules they raise).
+
+    Map/reduce, so that rows can be checked in worker processes:
+    - `prepare(head)` runs once in the main process, before any row is mapped, on the first valid
+      rows of the input (e.g. to learn shared boilerplate); what it sets is seen by every worker;
+    - `map(rows)` turns one chunk of (location, example) pairs into a compact, picklable part; it
+      runs in a worker (or in the main process), must not depend on other chunks, and may keep only
+      per-process caches;
+    - `reduce(part)` folds the parts in, in input order, in the main process; `finish()` reports.
+    `observe` (one row at a time) is map + reduce on a chunk of one.
+    """
 
     RULES: tuple[Rule, ...] = ()
 
     def __init__(self, options: Options, selected: set[str]):
         self.options, self.selected = options, selected
 
-    def observe(self, loc: Location, example: Example) -> None:
+    def prepare(self, head: list[tuple[Location, Example]]) -> None:
+        """Learn what every chunk needs to know in advance; nothing by default."""
+
+    def map(self, rows: list[tuple[Location, Example]]) -> object:
         raise NotImplementedError
+
+    def reduce(self, part: object) -> None:
+        raise NotImplementedError
+
+    def observe(self, loc: Location, example: Example) -> None:
+        self.reduce(self.map([(loc, example)]))
 
     def finish(self) -> Iterator[Finding]:
         raise NotImplementedError
@@ -168,6 +188,46 @@ class DatasetRule:
     def stats(self) -> dict:
         """Figures for the report (token lengths, languages …); empty by default."""
         return {}
+
+
+class LocationTable:
+    """Row locations in two compact arrays (path index, line): 8 bytes a row instead of an object."""
+
+    def __init__(self):
+        self.paths: list[str] = []
+        self._path_index: dict[str, int] = {}
+        self.path_of, self.line_of = array("I"), array("I")
+
+    def __len__(self) -> int:
+        return len(self.line_of)
+
+    def __getitem__(self, i: int) -> Location:
+        return Location(self.paths[self.path_of[i]], self.line_of[i])
+
+    def extend(self, packed: tuple[list[str], list[int], list[int]]) -> int:
+        """Add the rows of `pack_locations(...)`; returns the id of the first one."""
+        first = len(self.line_of)
+        paths, path_idx, lines = packed
+        local = []
+        for p in paths:
+            i = self._path_index.get(p)
+            if i is None:
+                i = self._path_index[p] = len(self.paths)
+                self.paths.append(p)
+            local.append(i)
+        self.path_of.extend(local[i] for i in path_idx)
+        self.line_of.extend(lines)
+        return first
+
+
+def pack_locations(locs: Iterable[Location]) -> tuple[list[str], list[int], list[int]]:
+    """Locations as (paths, path index per row, line per row): cheap to pickle."""
+    paths: dict[str, int] = {}
+    idx, lines = [], []
+    for loc in locs:
+        idx.append(paths.setdefault(loc.path, len(paths)))
+        lines.append(loc.line)
+    return list(paths), idx, lines
 
 
 def dataset_rule(*rules: tuple):

@@ -2,17 +2,19 @@
 
 Rows are compared after normalisation (ftk.lint.features: Unicode NFC, case, whitespace runs,
 control characters; key order and format do not matter because the comparison is on the
-normalised example), and only an 8-byte hash of each row and prompt is kept, so memory stays
-small on large files.
+normalised example), and only 8-byte hashes of each row, prompt and response are kept (in numpy
+arrays), so memory stays small on large files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
+
 from ftk.data.formats import Example
 from ftk.lint.features import hash_turns, row_key
-from ftk.lint.registry import DatasetRule, Finding, Fix, Location, Severity, dataset_rule
+from ftk.lint.registry import DatasetRule, Finding, Fix, Location, LocationTable, Severity, dataset_rule, pack_locations
 
 _MAX_LISTED = 10  # lines listed in one message; the JSON report carries them all
 
@@ -49,54 +51,93 @@ def list_lines(locs: list[Location], path: str) -> str:
      """),
 )
 class DuplicatesAndContradictions(DatasetRule):
-    """Both rules in one pass over the shared per-example hashes (ftk.lint.features)."""
+    """Both rules from the shared per-example hashes (ftk.lint.features): each chunk gives three
+    8-byte keys a row (row, prompt, response); groups are found by sorting them at the end."""
 
     def __init__(self, options, selected):
         super().__init__(options, selected)
-        self.first_row: dict[bytes, Location] = {}
-        self.duplicates: dict[bytes, list[Location]] = {}
-        # prompt hash -> (first location, its response hash); prompts seen twice or more keep all rows.
-        self.first_prompt: dict[bytes, tuple[Location, bytes]] = {}
-        self.prompts: dict[bytes, list[tuple[Location, bytes]]] = {}
+        self.locs = LocationTable()
+        self.row_keys: list[np.ndarray] = []
+        self.prompt_rows: list[np.ndarray] = []  # ids of the rows that have a prompt and a response
+        self.prompt_keys: list[np.ndarray] = []
+        self.response_keys: list[np.ndarray] = []
+        self._groups: dict[str, list] | None = None
 
-    def observe(self, loc: Location, example: Example) -> None:
-        if "FTK201" in self.selected:
-            key = row_key(example)
-            first = self.first_row.setdefault(key, loc)
-            if first is not loc:
-                self.duplicates.setdefault(key, [first]).append(loc)
+    def map(self, rows: list[tuple[Location, Example]]) -> tuple:
+        row_keys = np.array([key_int(row_key(ex)) for _, ex in rows], dtype=np.uint64) \
+            if "FTK201" in self.selected else None
+        at, prompts, responses = [], [], []
         if "FTK202" in self.selected:
-            self._observe_prompt(loc, example)
+            for i, (_, ex) in enumerate(rows):
+                prompt, response = ex.prompt_and_response()
+                if prompt and response is not None and any(t.role == "user" for t in prompt):
+                    at.append(i)
+                    prompts.append(key_int(hash_turns(ex, prompt)))
+                    responses.append(key_int(hash_turns(ex, [response])))
+        return (pack_locations(loc for loc, _ in rows), row_keys, np.array(at, dtype=np.int64),
+                np.array(prompts, dtype=np.uint64), np.array(responses, dtype=np.uint64))
 
-    def _observe_prompt(self, loc: Location, example: Example) -> None:
-        prompt, response = example.prompt_and_response()
-        if not prompt or response is None or not any(t.role == "user" for t in prompt):
-            return
-        entry = (loc, hash_turns(example, [response]))
-        key = hash_turns(example, prompt)
-        first = self.first_prompt.setdefault(key, entry)
-        if first is not entry:
-            self.prompts.setdefault(key, [first]).append(entry)
+    def reduce(self, part: tuple) -> None:
+        packed, row_keys, at, prompts, responses = part
+        first = self.locs.extend(packed)
+        if row_keys is not None:
+            self.row_keys.append(row_keys)
+        self.prompt_rows.append(at + first)
+        self.prompt_keys.append(prompts)
+        self.response_keys.append(responses)
+
+    def groups(self) -> dict[str, list]:
+        if self._groups is None:
+            rows = _concat(self.row_keys, np.uint64)
+            prompt_rows = _concat(self.prompt_rows, np.int64)
+            prompts, responses = _concat(self.prompt_keys, np.uint64), _concat(self.response_keys, np.uint64)
+            contradictions = [g for g in same_key_groups(prompts) if np.unique(responses[g]).size > 1]
+            self._groups = {"duplicates": same_key_groups(rows),
+                            "contradictions": [(prompt_rows[g], responses[g]) for g in contradictions]}
+        return self._groups
 
     def finish(self) -> Iterator[Finding]:
-        for locs in self.duplicates.values():
+        groups = self.groups()
+        for group in groups["duplicates"]:
+            locs = [self.locs[int(i)] for i in group]
             for loc in locs[1:]:
                 yield Finding("FTK201", loc, None,
                               f"duplicate of line {list_lines([locs[0]], loc.path)} "
                               f"(group of {len(locs)}: lines {list_lines(locs, loc.path)})",
                               tuple(locs))
-        for entries in self.prompts.values():
-            answers = {r for _, r in entries}
-            if len(answers) < 2:
-                continue
-            locs = [loc for loc, _ in entries]
-            for loc, _ in entries:
+        for rows, answers in groups["contradictions"]:
+            locs = [self.locs[int(i)] for i in rows]
+            distinct = np.unique(answers).size
+            for loc in locs:
                 others = [o for o in locs if o != loc]
                 yield Finding("FTK202", loc, None,
                               f"same prompt as line {list_lines(others[:1], loc.path)} with a different response "
-                              f"({len(answers)} distinct responses in lines {list_lines(locs, loc.path)})",
+                              f"({distinct} distinct responses in lines {list_lines(locs, loc.path)})",
                               tuple(locs))
 
     def stats(self) -> dict:
-        return {"duplicates": {"groups": len(self.duplicates), "rows": sum(len(g) - 1 for g in self.duplicates.values())},
-                "contradictions": {"groups": sum(1 for g in self.prompts.values() if len({r for _, r in g}) > 1)}}
+        groups = self.groups()
+        return {"duplicates": {"groups": len(groups["duplicates"]),
+                               "rows": sum(len(g) - 1 for g in groups["duplicates"])},
+                "contradictions": {"groups": len(groups["contradictions"])}}
+
+
+def key_int(key: bytes) -> int:
+    return int.from_bytes(key, "little")
+
+
+def _concat(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+
+def same_key_groups(keys: np.ndarray) -> list[np.ndarray]:
+    """Positions of each key that occurs more than once, in input order; groups by first position."""
+    if keys.size < 2:
+        return []
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    starts = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
+    sizes = np.diff(np.concatenate((starts, [k.size])))
+    groups = [order[s:s + z] for s, z in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist())]
+    groups.sort(key=lambda g: g[0])
+    return groups

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from ftk.data.formats import Example
 from ftk.lint.language import LanguageDetector
-from ftk.lint.registry import DatasetRule, Finding, Location, Severity, dataset_rule
+from ftk.lint.registry import DatasetRule, Finding, Location, LocationTable, Severity, dataset_rule, pack_locations
 
 TRAINED_ROLES = ("user", "assistant", "text")
 
@@ -31,21 +31,32 @@ class UnexpectedLanguage(DatasetRule):
     def __init__(self, options, selected):
         super().__init__(options, selected)
         self.detector = LanguageDetector(options.min_language_chars)
-        self.paths: dict[str, int] = {}
+        self.locs = LocationTable()  # the judged rows
         self.langs: dict[str, int] = {}
-        # One entry per judged row, in compact arrays: path index, line, language index.
-        self.row_path, self.row_line, self.row_lang = array("I"), array("I"), array("H")
+        self.row_lang = array("H")  # per judged row: language index
         self.undetermined = 0  # too short, or no confident answer
+        self.calls: Counter = Counter()
 
-    def observe(self, loc: Location, example: Example) -> None:
-        text = "\n".join(t.content for t in example.all_turns() if t.role in TRAINED_ROLES)
-        lang = self.detector.detect(text)
-        if lang is None:
-            self.undetermined += 1
-            return
-        self.row_path.append(self.paths.setdefault(loc.path, len(self.paths)))
-        self.row_line.append(loc.line)
-        self.row_lang.append(self.langs.setdefault(lang, len(self.langs)))
+    def map(self, rows: list[tuple[Location, Example]]) -> tuple:
+        before = Counter(self.detector.calls)
+        judged, langs, undetermined = [], [], 0
+        for loc, example in rows:
+            lang = self.detector.detect("\n".join(t.content for t in example.all_turns() if t.role in TRAINED_ROLES))
+            if lang is None:
+                undetermined += 1
+            else:
+                judged.append(loc)
+                langs.append(lang)
+        calls = Counter(self.detector.calls)
+        calls.subtract(before)
+        return pack_locations(judged), langs, undetermined, calls
+
+    def reduce(self, part: tuple) -> None:
+        packed, langs, undetermined, calls = part
+        self.locs.extend(packed)
+        self.row_lang.extend(self.langs.setdefault(lang, len(self.langs)) for lang in langs)
+        self.undetermined += undetermined
+        self.calls.update(calls)
 
     def distribution(self) -> Counter:
         names = list(self.langs)
@@ -59,16 +70,15 @@ class UnexpectedLanguage(DatasetRule):
 
     def finish(self) -> Iterator[Finding]:
         expected, why = self.expected()
-        names, paths = list(self.langs), list(self.paths)
+        names = list(self.langs)
         # `--lang zh` accepts langdetect's zh-cn and zh-tw.
         wanted = {i for i, lang in enumerate(names) if lang in expected or lang.split("-")[0] in expected}
         shown = ",".join(sorted(expected))
-        for p, line, li in zip(self.row_path, self.row_line, self.row_lang):
+        for i, li in enumerate(self.row_lang):
             if li not in wanted:
-                yield Finding("FTK601", Location(paths[p], line), None,
-                              f"language '{names[li]}', expected {shown} ({why})")
+                yield Finding("FTK601", self.locs[i], None, f"language '{names[li]}', expected {shown} ({why})")
 
     def stats(self) -> dict:
         return {"language": {"distribution": dict(self.distribution().most_common()),
                              "undetermined": self.undetermined, "expected": sorted(self.expected()[0]),
-                             "detector_calls": dict(self.detector.calls)}}
+                             "detector_calls": {k: self.calls.get(k, 0) for k in self.detector.calls}}}

@@ -2,7 +2,9 @@
 
 The eval set is usually small, so it is indexed up front — exact keys, MinHash band keys, and its
 13-gram hashes, as lm-evaluation-harness's decontamination does — and the training rows are
-checked against it a batch at a time as they stream past. Findings are reported on the eval rows.
+checked against it a chunk at a time (in worker processes on large inputs). Findings are reported
+on the eval rows, with the strongest evidence found: exact, then near-duplicate, then a shared
+13-gram; among equals, the first training row.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from ftk.data.formats import Example, normalise
 from ftk.data.reader import read_records
 from ftk.lint.engine import majority_format, row_format
 from ftk.lint.features import LEAK_NGRAM, content_turns, row_key, row_ngrams, shingles_of
-from ftk.lint.near_dup import BATCH, MinHasher, band_keys, lsh_params
+from ftk.lint.near_dup import MinHasher, band_keys, lsh_params
 from ftk.lint.registry import DatasetRule, Finding, Location, Severity, dataset_rule
+
+SHARED_NGRAM, NEAR, EXACT = 1, 2, 3  # strength of the evidence that an eval row leaked
 
 
 @dataset_rule(
@@ -40,8 +44,7 @@ class EvalLeakage(DatasetRule):
         self.eval_locs: list[Location] = []
         self.exact: dict[bytes, list[int]] = {}
         self.ngrams: dict[int, list[int]] = {}
-        self.hits: dict[int, tuple[str, Location]] = {}  # eval row -> (how, first training row)
-        self.pending: list[tuple[Location, np.ndarray]] = []
+        self.hits: dict[int, tuple[int, str, Location]] = {}  # eval row -> (strength, how, training row)
         self.active = bool(options.against)
         if self.active:
             self.hasher = MinHasher(options.num_perm)
@@ -71,43 +74,40 @@ class EvalLeakage(DatasetRule):
             for band, key in enumerate(keys):
                 self.buckets[band].setdefault(key, []).append(i)
 
-    def _hit(self, i: int, how: str, loc: Location) -> None:
-        self.hits.setdefault(i, (how, loc))
+    def map(self, rows: list[tuple[Location, Example]]) -> list[tuple[int, int, Location, str]]:
+        """Every (eval row, strength, training row, how) the chunk's rows give, in row order."""
+        if not self.active or not rows:
+            return []
+        hits: list[tuple[int, int, Location, str]] = []
+        for loc, example in rows:
+            for i in self.exact.get(row_key(example), ()):
+                hits.append((i, EXACT, loc, "exact duplicate of"))
+            if self.ngrams:
+                grams = row_ngrams(example)
+                # eval_ngrams is sorted: a binary search per gram, not a pass over all eval grams per row.
+                at = np.searchsorted(self.eval_ngrams, grams).clip(max=len(self.eval_ngrams) - 1)
+                for h in grams[self.eval_ngrams[at] == grams].tolist():
+                    for i in self.ngrams[h]:
+                        hits.append((i, SHARED_NGRAM, loc, f"shares a {LEAK_NGRAM}-word sequence with"))
+        if self.eval_locs:
+            sigs = self.hasher.signatures([shingles_of(ex, content_turns(ex)) for _, ex in rows])
+            for (loc, _), sig, keys in zip(rows, sigs, band_keys(sigs, self.bands, self.band_rows).tolist()):
+                candidates = {i for band, key in enumerate(keys) for i in self.buckets[band].get(key, ())}
+                for i in sorted(candidates):
+                    sim = float(np.count_nonzero(self.eval_sigs[i] == sig)) / self.options.num_perm
+                    if sim >= self.options.near_threshold:
+                        hits.append((i, NEAR, loc, f"near-duplicate ({sim:.2f}) of"))
+        return hits
 
-    def observe(self, loc: Location, example: Example) -> None:
-        if not self.active:
-            return
-        for i in self.exact.get(row_key(example), ()):
-            self._hit(i, "exact duplicate of", loc)
-        if self.ngrams:
-            grams = row_ngrams(example)
-            # eval_ngrams is sorted: a binary search per gram, not a pass over all eval grams per row.
-            at = np.searchsorted(self.eval_ngrams, grams).clip(max=len(self.eval_ngrams) - 1)
-            for h in grams[self.eval_ngrams[at] == grams].tolist():
-                for i in self.ngrams[h]:
-                    self._hit(i, f"shares a {LEAK_NGRAM}-word sequence with", loc)
-        self.pending.append((loc, shingles_of(example, content_turns(example))))
-        if len(self.pending) >= BATCH:
-            self._flush()
-
-    def _flush(self) -> None:
-        pending, self.pending = self.pending, []
-        if not pending or not self.eval_locs:
-            return
-        sigs = self.hasher.signatures([sh for _, sh in pending])
-        for (loc, _), sig, keys in zip(pending, sigs, band_keys(sigs, self.bands, self.band_rows).tolist()):
-            candidates = {i for band, key in enumerate(keys) for i in self.buckets[band].get(key, ())}
-            for i in sorted(candidates):
-                sim = float(np.count_nonzero(self.eval_sigs[i] == sig)) / self.options.num_perm
-                if sim >= self.options.near_threshold:
-                    # A near-duplicate says more than a shared 13-gram: it replaces one.
-                    if i not in self.hits or self.hits[i][0].startswith("shares"):
-                        self.hits[i] = (f"near-duplicate ({sim:.2f}) of", loc)
+    def reduce(self, part: list[tuple[int, int, Location, str]]) -> None:
+        # The strongest evidence wins (exact, then near-duplicate, then a shared 13-gram); among equals, the first row.
+        for i, strength, loc, how in part:
+            if i not in self.hits or strength > self.hits[i][0]:
+                self.hits[i] = (strength, how, loc)
 
     def finish(self) -> Iterator[Finding]:
-        self._flush()
         for i in sorted(self.hits):
-            how, train = self.hits[i]
+            _, how, train = self.hits[i]
             yield Finding("FTK205", self.eval_locs[i], None, f"{how} training row {train.path}:{train.line}", (train,))
 
     def stats(self) -> dict:

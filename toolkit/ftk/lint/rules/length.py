@@ -77,27 +77,31 @@ class TokenLengths(DatasetRule):
     def __init__(self, options: Options, selected: set[str]):
         super().__init__(options, selected)
         self.counter = options.tokenizer or EstimateCounter()
-        self.pending: list[tuple[Location, Example]] = []
         self.by_role: dict[str, Counter] = {}
         self.found: list[Finding] = []
 
-    def observe(self, loc: Location, example: Example) -> None:
-        self.pending.append((loc, example))
-        if len(self.pending) >= BATCH:
-            self._flush()
+    def map(self, rows: list[tuple[Location, Example]]) -> tuple[dict[str, Counter], list[Finding]]:
+        by_role: dict[str, Counter] = {}
+        found: list[Finding] = []
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start:start + BATCH]
+            texts = [t.content for _, ex in batch for t in ex.all_turns()]
+            counts = iter(self.counter.count(texts))
+            for loc, ex in batch:
+                n_tokens = {id(t): next(counts) for t in ex.all_turns()}
+                for t in ex.all_turns():
+                    by_role.setdefault(t.role, Counter())[n_tokens[id(t)]] += 1
+                totals = [self._check(loc, conv, n_tokens, found) for conv in ex.conversations()]
+                by_role.setdefault("total", Counter())[max(totals)] += 1
+        return by_role, found
 
-    def _flush(self) -> None:
-        texts = [t.content for _, ex in self.pending for t in ex.all_turns()]
-        counts = iter(self.counter.count(texts))
-        for loc, ex in self.pending:
-            n_tokens = {id(t): next(counts) for t in ex.all_turns()}
-            for t in ex.all_turns():
-                self.by_role.setdefault(t.role, Counter())[n_tokens[id(t)]] += 1
-            totals = [self._check(loc, conv, n_tokens) for conv in ex.conversations()]
-            self.by_role.setdefault("total", Counter())[max(totals)] += 1
-        self.pending.clear()
+    def reduce(self, part: tuple[dict[str, Counter], list[Finding]]) -> None:
+        by_role, found = part
+        for role, hist in by_role.items():
+            self.by_role.setdefault(role, Counter()).update(hist)
+        self.found.extend(found)
 
-    def _check(self, loc: Location, conv: list[Turn], n_tokens: dict[int, int]) -> int:
+    def _check(self, loc: Location, conv: list[Turn], n_tokens: dict[int, int], found: list[Finding]) -> int:
         roles = tuple(t.role for t in conv)
         layout = self.counter.layout(roles)
         total = layout.overhead + sum(n_tokens[id(t)] for t, kept in zip(conv, layout.kept) if kept)
@@ -110,16 +114,15 @@ class TokenLengths(DatasetRule):
             head = self.counter.layout(roles[:first_answer + 1])
             prompt = head.overhead + sum(n_tokens[id(t)] for t, kept in zip(conv[:first_answer], head.kept) if kept)
             if prompt >= limit:
-                self.found.append(Finding("FTK302", loc, conv[first_answer].field,
+                found.append(Finding("FTK302", loc, conv[first_answer].field,
                                           f"the prompt is {approx}{prompt} tokens, max length {limit}: "
                                           f"the response is truncated away"))
                 return total
-        self.found.append(Finding("FTK301", loc, None,
+        found.append(Finding("FTK301", loc, None,
                                   f"{approx}{total} tokens > max length {limit}: the last {total - limit} are truncated"))
         return total
 
     def finish(self) -> Iterator[Finding]:
-        self._flush()
         yield from self.found
 
     def stats(self) -> dict:

@@ -10,12 +10,21 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ftk.data.formats import Example, Format, normalise
+from ftk.data.formats import Example, Format, Turn, normalise
 from ftk.data.reader import read_some
 from ftk.lint.features import hash_turns, row_key, shingles_of, turn_shingles, whole
-from ftk.lint.near_dup import NearDuplicateIndex, clusters
-from ftk.lint.registry import DatasetRule, Finding, Fix, Location, Severity, dataset_rule
-from ftk.lint.rules.duplicates import list_lines
+from ftk.lint.near_dup import NearDuplicateIndex, boilerplate_of, clusters
+from ftk.lint.registry import (
+    DatasetRule,
+    Finding,
+    Fix,
+    Location,
+    LocationTable,
+    Severity,
+    dataset_rule,
+    pack_locations,
+)
+from ftk.lint.rules.duplicates import key_int, list_lines
 
 VERIFY_MARGIN = 0.1  # candidates estimated this far below the threshold are still checked exactly
 RESPONSE_DISSIMILAR = 0.5
@@ -60,48 +69,81 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
      """),
 )
 class NearDuplicates(DatasetRule):
+    """Per chunk (`map`, in workers on large inputs): each row's exact keys and the MinHash signatures
+    of its whole text and of its prompt. At the end: LSH candidates, verified on the exact Jaccard of
+    the shingles of just the candidate rows, re-read from their lines; the responses of candidate
+    prompt pairs are re-read the same way. Memory: a location, two keys and two signatures a row."""
+
     def __init__(self, options, selected):
         super().__init__(options, selected)
-        self.locs: list[Location] = []
+        self.locs = LocationTable()
         self.formats: dict[str, Format] = {}  # per file: the format its rows were read in
-        self.row_keys: list[bytes] = []
-        self.prompt_keys: list[bytes | None] = []
-        self.responses: list[np.ndarray | None] = []
+        self.row_keys: list[np.ndarray] = []
+        self.prompt_keys: list[np.ndarray] = []
         kw = {"threshold": options.near_threshold, "num_perm": options.num_perm}
         self.rows = NearDuplicateIndex(**kw) if "FTK203" in selected else None
         self.prompts = NearDuplicateIndex(**kw) if "FTK204" in selected else None
 
-    def observe(self, loc: Location, example: Example) -> None:
-        row_id = len(self.locs)
-        self.locs.append(loc)
-        self.formats.setdefault(loc.path, example.format)
-        self.row_keys.append(row_key(example))
+    @staticmethod
+    def asked(example: Example) -> list[Turn] | None:
+        """The prompt's turns without system prompts (a prompt shared by a few percent of rows, below
+        the boilerplate cut, would make their unrelated questions look alike); None when the row has
+        no user question or no response."""
+        prompt, response = example.prompt_and_response()
+        asked = [t for t in prompt if t.role != "system"]
+        return asked if asked and response is not None and any(t.role == "user" for t in asked) else None
+
+    def prepare(self, head: list[tuple[Location, Example]]) -> None:
         if self.rows is not None:
-            self.rows.add(row_id, shingles_of(example, whole(example)))
+            self.rows.boilerplate = boilerplate_of([shingles_of(ex, whole(ex)) for _, ex in head])
         if self.prompts is not None:
-            prompt, response = example.prompt_and_response()
-            # System prompts left out: a prompt shared by a few percent of rows (below the
-            # boilerplate cut) would make their unrelated questions look alike.
-            asked = [t for t in prompt if t.role != "system"]
-            if asked and response is not None and any(t.role == "user" for t in asked):
-                self.prompt_keys.append(hash_turns(example, asked))
-                self.responses.append(turn_shingles(example, response))
-                self.prompts.add(row_id, shingles_of(example, asked))
-                return
-            self.prompt_keys.append(None)
-            self.responses.append(None)
+            asked = [(ex, self.asked(ex)) for _, ex in head]
+            self.prompts.boilerplate = boilerplate_of([shingles_of(ex, a) for ex, a in asked if a is not None])
+
+    def map(self, rows: list[tuple[Location, Example]]) -> tuple:
+        row_keys = np.array([key_int(row_key(ex)) for _, ex in rows], dtype=np.uint64)
+        formats = {loc.path: ex.format for loc, ex in rows}
+        row_part = self.rows.sign([shingles_of(ex, whole(ex)) for _, ex in rows]) if self.rows is not None else None
+        prompt_part = None
+        prompt_keys = np.zeros(len(rows), dtype=np.uint64)
+        if self.prompts is not None:
+            at, sets = [], []
+            for i, (_, ex) in enumerate(rows):
+                asked = self.asked(ex)
+                if asked is not None:
+                    prompt_keys[i] = key_int(hash_turns(ex, asked))
+                    at.append(i)
+                    sets.append(shingles_of(ex, asked))
+            kept, sigs = self.prompts.sign(sets)
+            prompt_part = (np.array(at, dtype=np.int64)[kept], sigs)
+        return pack_locations(loc for loc, _ in rows), formats, row_keys, prompt_keys, row_part, prompt_part
+
+    def reduce(self, part: tuple) -> None:
+        packed, formats, row_keys, prompt_keys, row_part, prompt_part = part
+        first = self.locs.extend(packed)
+        for path, fmt in formats.items():
+            self.formats.setdefault(path, fmt)
+        self.row_keys.append(row_keys)
+        self.prompt_keys.append(prompt_keys)
+        for index, got in ((self.rows, row_part), (self.prompts, prompt_part)):
+            if index is not None:
+                index.add_signatures(got[0] + first, got[1])
 
     def finish(self) -> Iterator[Finding]:
+        self.row_keys = [np.concatenate(self.row_keys)] if self.row_keys else [np.empty(0, dtype=np.uint64)]
+        self.prompt_keys = [np.concatenate(self.prompt_keys)] if self.prompt_keys else [np.empty(0, dtype=np.uint64)]
         if self.rows is not None:
             pairs = self.rows.finish(margin=VERIFY_MARGIN)
-            shingle_sets = self._reload(pairs, self.rows, prompt=False)
+            shingle_sets = {i: s for i, (s, _) in self._reload(pairs, self.rows, prompt=False).items()}
             yield from self._near_duplicates(self._verified(pairs, shingle_sets, self.options.near_threshold),
                                              shingle_sets)
         if self.prompts is not None:
             pairs = self.prompts.finish(margin=VERIFY_MARGIN)
             prompt_threshold = max(self.options.near_threshold, PROMPT_THRESHOLD)
-            yield from self._near_contradictions(
-                self._verified(pairs, self._reload(pairs, self.prompts, prompt=True), prompt_threshold))
+            reloaded = self._reload(pairs, self.prompts, prompt=True)
+            prompts = {i: s for i, (s, _) in reloaded.items()}
+            responses = {i: r for i, (_, r) in reloaded.items()}
+            yield from self._near_contradictions(self._verified(pairs, prompts, prompt_threshold), responses)
 
     def _verified(self, pairs, shingle_sets, threshold: float) -> list[tuple[int, int, float]]:
         """The candidate pairs whose exact Jaccard reaches the threshold, with that Jaccard."""
@@ -113,13 +155,15 @@ class NearDuplicates(DatasetRule):
                     out.append((a, b, j))
         return out
 
-    def _reload(self, pairs, index: NearDuplicateIndex, prompt: bool) -> dict[int, np.ndarray]:
-        """Shingles of the rows in `pairs`, rebuilt from their lines (only those lines are parsed), so
-        that memory holds one signature per row and full shingle sets only for candidates."""
+    def _reload(self, pairs, index: NearDuplicateIndex, prompt: bool) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
+        """Shingles of the rows in `pairs` (and, for prompts, of their responses), rebuilt from their
+        lines (only those lines are parsed), so that memory holds one signature per row and full
+        shingle sets only for candidates."""
         by_path: dict[str, dict[int, int]] = {}
         for a, b, _ in pairs:
             for i in (a, b):
-                by_path.setdefault(self.locs[i].path, {})[self.locs[i].line] = i
+                loc = self.locs[i]
+                by_path.setdefault(loc.path, {})[loc.line] = i
         out = {}
         for path, lines in by_path.items():
             for line, rec in read_some(path, set(lines)).items():
@@ -127,15 +171,19 @@ class NearDuplicates(DatasetRule):
                 example = normalise(obj, self.formats[path])[0] if obj is not None else None
                 if example is None:
                     continue  # the file changed under us: leave the pair unverified
-                turns = whole(example)
-                if prompt:
-                    turns = [t for t in example.prompt_and_response()[0] if t.role != "system"]
-                if turns:
-                    out[lines[line]] = index.without_boilerplate(shingles_of(example, turns))
+                if not prompt:
+                    out[lines[line]] = (index.without_boilerplate(shingles_of(example, whole(example))), None)
+                    continue
+                asked = self.asked(example)
+                if asked is not None:
+                    response = example.prompt_and_response()[1]
+                    out[lines[line]] = (index.without_boilerplate(shingles_of(example, asked)),
+                                        turn_shingles(example, response))
         return out
 
     def _near_duplicates(self, pairs, shingle_sets) -> Iterator[Finding]:
-        exact = lambda a, b: self.row_keys[a] == self.row_keys[b]  # noqa: E731  (FTK201's business)
+        row_keys = self.row_keys[0]
+        exact = lambda a, b: row_keys[a] == row_keys[b]  # noqa: E731  (FTK201's business)
         for root, members in clusters(pairs, skip=exact).items():
             locs = [self.locs[m] for m in members]
             for m in members[1:]:
@@ -146,12 +194,13 @@ class NearDuplicates(DatasetRule):
                               f"near-duplicate of line {list_lines([self.locs[root]], loc.path)} ({sim_text}; "
                               f"cluster of {len(members)}: lines {list_lines(locs, loc.path)})", tuple(locs))
 
-    def _near_contradictions(self, pairs) -> Iterator[Finding]:
+    def _near_contradictions(self, pairs, responses) -> Iterator[Finding]:
         reported: set[tuple[int, int]] = set()
+        prompt_keys = self.prompt_keys[0]
         for a, b, prompt_sim in pairs:
-            if self.prompt_keys[a] == self.prompt_keys[b] or (a, b) in reported:
+            if prompt_keys[a] == prompt_keys[b] or (a, b) in reported:
                 continue
-            answer_sim = jaccard(self.responses[a], self.responses[b])
+            answer_sim = jaccard(responses[a], responses[b])
             if answer_sim >= RESPONSE_DISSIMILAR:
                 continue
             reported.add((a, b))
