@@ -91,15 +91,38 @@ def test_stricter_threshold_leaves_the_ngram_test():
         assert leaks[2].startswith("shares a 13-word sequence")
 
 
-def test_batch_signatures_equal_datasketch_minhash():
-    from datasketch import MinHash
+def test_word_hashes_are_the_words_and_do_not_depend_on_the_batch():
+    from ftk.lint.near_dup import text_features, words_of
 
-    from ftk.lint.near_dup import MinHasher
+    texts = ["the cat sat on the mat", "naïve café — déjà vu, ok?", "", "x_1 y2 the cat"]
+    words, sets = text_features(texts, [1, 2, 3, 4])
+    assert [len(w) for w in words] == [len(words_of(t)) for t in texts]
+    assert words[0][1] == words[3][3] and words[0][0] == words[0][4]  # "cat" and "the" hash alike everywhere
+    for i, t in enumerate(texts):
+        one_words, one_sets = text_features([t], [i + 1])
+        assert np.array_equal(one_words[0], words[i]) and np.array_equal(one_sets[0], sets[i])
+    assert sets[2].size == 0
+    assert np.array_equal(np.unique(sets[0]), sets[0])  # unique and sorted
 
-    rows = [shingles("the quick brown fox jumps over the lazy dog again and again"), shingles("hello there"),
-            np.array([1, 2, 3, 4000000000], dtype=np.uint32)]
-    sigs = MinHasher(64).signatures(rows)
-    for row, sig in zip(rows, sigs):
-        m = MinHash(num_perm=64, hashfunc=lambda x: x)
-        m.update_batch(row.tolist())
-        assert np.array_equal(m.hashvalues, sig)
+
+def test_one_permutation_signatures_estimate_jaccard():
+    from ftk.lint.near_dup import Signer, estimate, fmix32
+
+    rng = np.random.RandomState(0)
+    signer = Signer(128)
+    errors = []
+    for j_target in (0.3, 0.5, 0.8, 0.9):
+        for size in (20, 300):
+            common = fmix32(rng.randint(0, 2**31, size=size).astype(np.uint32))
+            n_own = int(round(size * (1 - j_target) / (1 + j_target)))
+            a = np.unique(np.concatenate([common, fmix32(rng.randint(0, 2**31, size=n_own).astype(np.uint32))]))
+            b = np.unique(np.concatenate([common, fmix32(rng.randint(0, 2**31, size=n_own).astype(np.uint32))]))
+            true = np.intersect1d(a, b).size / np.union1d(a, b).size
+            sa, sb = signer.signatures([a, b])
+            errors.append(abs(float(estimate((sa == sb).mean())) - true))
+    assert max(errors) < 0.15 and np.mean(errors) < 0.06
+    x = np.unique(fmix32(np.arange(5, dtype=np.uint32)))  # five shingles, 128 bins: densified
+    sx, sx2 = signer.signatures([x, x.copy()])
+    assert np.array_equal(sx, sx2)
+    shuffled = x[::-1].copy()  # order does not matter
+    assert np.array_equal(signer.signatures([shuffled])[0], sx)

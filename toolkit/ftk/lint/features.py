@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 
 from ftk.data.formats import Example, Turn
-from ftk.lint.near_dup import ngram_hashes, shingles_of_words, word_hashes, words_of
+from ftk.lint.near_dup import ngram_hashes, sorted_unique, text_features, union_sets
 
 # Control characters deleted before matching (str.translate: one C pass, no regex).
 _DROP_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
@@ -69,23 +69,43 @@ def row_key(ex: Example) -> bytes:
     return _memo(ex, "row_key", make)
 
 
-def turn_words(ex: Example, turn: Turn) -> list[str]:
-    return _memo(ex, ("words", id(turn)), lambda: words_of(normalised(ex, turn)))
+def role_salt(role: str) -> int:
+    return zlib.crc32(role.encode("utf-8", "surrogatepass"))
+
+
+def prepare(examples: list[Example]) -> None:
+    """Hash every turn of many examples in one batch (ftk.lint.near_dup.text_features): their word
+    hashes and shingles go into the examples' memos. A turn's values do not depend on the batch."""
+    todo = [(ex, t) for ex in examples for t in whole(ex) if ("shingles", id(t)) not in ex.memo]
+    if not todo:
+        return
+    word_hashes, shingle_sets = text_features([normalised(ex, t) for ex, t in todo], [role_salt(t.role) for _, t in todo])
+    for (ex, t), w, sh in zip(todo, word_hashes, shingle_sets):
+        ex.memo[("word_hashes", id(t))] = w
+        ex.memo[("shingles", id(t))] = sh
 
 
 def turn_word_hashes(ex: Example, turn: Turn) -> np.ndarray:
-    return _memo(ex, ("word_hashes", id(turn)), lambda: word_hashes(turn_words(ex, turn)))
+    if ("word_hashes", id(turn)) not in ex.memo:
+        prepare([ex])
+    return ex.memo[("word_hashes", id(turn))]
 
 
 def turn_shingles(ex: Example, turn: Turn) -> np.ndarray:
     """The turn's shingles, salted with its role so a user's words and an assistant's differ."""
-    return _memo(ex, ("shingles", id(turn)),
-                 lambda: shingles_of_words(turn_words(ex, turn), salt=zlib.crc32(turn.role.encode("utf-8", "surrogatepass")),
-                                           hashes=turn_word_hashes(ex, turn)))
+    if ("shingles", id(turn)) not in ex.memo:
+        prepare([ex])
+    return ex.memo[("shingles", id(turn))]
 
 
 def shingles_of(ex: Example, turns: list[Turn]) -> np.ndarray:
-    return np.unique(np.concatenate([turn_shingles(ex, t) for t in turns]))
+    return union_sets([[turn_shingles(ex, t) for t in turns]])[0]
+
+
+def shingle_sets(examples: list[Example], turn_lists: list[list[Turn]]) -> list[np.ndarray]:
+    """[shingles_of(ex, turns) for ex, turns in zip(...)], in one batch."""
+    prepare(examples)
+    return union_sets([[turn_shingles(ex, t) for t in turns] for ex, turns in zip(examples, turn_lists)])
 
 
 def content_turns(ex: Example) -> list[Turn]:
@@ -98,6 +118,6 @@ def row_ngrams(ex: Example) -> np.ndarray:
     """Hashes of every 13 consecutive words within each non-system turn, for leakage."""
     def make() -> np.ndarray:
         parts = [ngram_hashes(turn_word_hashes(ex, t), LEAK_NGRAM) for t in content_turns(ex)]
-        return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
+        return sorted_unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
 
     return _memo(ex, "ngrams", make)

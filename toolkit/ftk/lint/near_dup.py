@@ -1,17 +1,22 @@
-"""Near-duplicate search: shingles -> MinHash signatures (datasketch's scheme, computed a batch at a
-time) -> LSH band candidates -> verification on the full signatures -> clusters.
+"""Near-duplicate search: shingles -> one-permutation MinHash signatures (a chunk of rows at a time,
+in numpy) -> LSH band candidates -> verification -> clusters.
 
-- Shingles are word 3-grams of the normalised text (punctuation dropped), hashed to 32 bits with
-  numpy; texts of fewer
-  than SHORT_WORDS words use character 5-grams instead, so short rows still get enough shingles
-  to compare.
-- Boilerplate: a shingle found in more than `boilerplate_share` of the rows seen so far (a system
-  prompt or tool description repeated in every row) is dropped before hashing, so shared preambles
-  do not make every row a near-duplicate of every other. Document frequencies are counted on the
-  first `warmup` rows, which are buffered until then.
+- Words are the `\\w+` runs of the normalised text (punctuation dropped). A chunk's words are hashed
+  together: the texts are joined, encoded once, and every word's polynomial hash comes from one
+  prefix sum over the bytes (`text_features`), with no Python loop over words.
+- Shingles are word 3-grams, mixed to 32 bits; texts of fewer than SHORT_WORDS words use character
+  5-grams instead, so short rows still get enough shingles to compare.
+- Boilerplate: a shingle found in more than `boilerplate_share` of the first rows (a system prompt
+  or tool description repeated in every row) is dropped before signing, so shared preambles do not
+  make every row a near-duplicate of every other.
+- Signatures: one-permutation hashing (Li, Owen & Zhang 2012) with optimal densification
+  (Shrivastava 2017): each shingle falls in one of `num_perm` bins by its top bits and each bin keeps
+  its least hash, so a row costs O(shingles), not O(shingles x num_perm) as classic MinHash
+  (datasketch's `MinHash.update`) does; bins left empty borrow from a fixed probe sequence. Only the
+  low 8 bits of each bin are kept (b-bit minwise hashing, Li & König 2010): 128 bytes a row; two
+  unrelated bins then agree 1 time in 256, which the estimate corrects for.
 - LSH only proposes candidates; a pair is kept when the Jaccard similarity estimated from all
-  `num_perm` signature values reaches the threshold, which keeps precision high.
-- Memory: per row, one signature (4 bytes x num_perm) and nothing else once it is indexed.
+  `num_perm` bins reaches the threshold (callers that verify exactly ask for a margin).
 """
 
 from __future__ import annotations
@@ -28,55 +33,123 @@ CHAR_NGRAM = 5
 WORD_NGRAM = 3
 _MULT = (np.uint32(0x9E3779B1), np.uint32(0x85EBCA77))
 _WORD = re.compile(r"\w+")
-BATCH = 1024  # rows per MinHash.bulk call: it rebuilds its permutations on every call
+BATCH = 1024  # rows signed together by NearDuplicateIndex.add
+BITS = 8  # bits kept per signature bin
+_CHANCE = 1.0 / (1 << BITS)  # two bins of unrelated rows agree this often
+# Bytes that belong to a word: ASCII letters, digits, "_" (ASCII's \w), and every byte of a non-ASCII
+# character (texts with non-ASCII characters are reduced to their \w+ words first, see text_features).
+_WORD_BYTE = np.zeros(256, dtype=bool)
+for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
+    _WORD_BYTE[_c] = True
+_WORD_BYTE[0x80:] = True
+_P = np.uint64(0x100000001B3)  # odd: invertible mod 2^64
+_P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
+_WORD_MIX = np.uint64(0x9E3779B97F4A7C15)
+_powers: list[np.ndarray] = [np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)]
 
 
-def _identity(x):
-    return x
+def _power_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P^k and P^-k mod 2^64 for k < n (grown on demand, kept for the next chunk)."""
+    if len(_powers[0]) < n:
+        size = max(n, 2 * len(_powers[0]))
+        for i, base in enumerate((_P, _P_INV)):
+            t = np.full(size, base, dtype=np.uint64)
+            t[0] = 1
+            _powers[i] = np.cumprod(t)  # wraps mod 2^64, as intended
+    return _powers[0], _powers[1]
 
 
-_word_hash_cache: dict[str, int] = {}
+def fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finaliser: spreads structured hashes over all 32 bits."""
+    h = h.astype(np.uint32)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h
 
 
-def word_hashes(words: list[str]) -> np.ndarray:
-    # Words repeat a lot: a dict lookup is ~20x cheaper than encoding and hashing each time.
-    cache = _word_hash_cache
-    if len(cache) > 2_000_000:
-        cache.clear()
-    out = []
-    for w in words:
-        h = cache.get(w)
-        if h is None:
-            h = cache[w] = zlib.crc32(w.encode("utf-8", "surrogatepass"))  # JSON allows lone surrogates
-        out.append(h)
-    return np.array(out, dtype=np.uint32)
+def sorted_unique(a: np.ndarray) -> np.ndarray:
+    """np.unique for 1-d integers, by sorting (numpy 2's np.unique hashes first, which is slower here)."""
+    a = np.sort(a)
+    if len(a) > 1:
+        a = a[np.concatenate(([True], a[1:] != a[:-1]))]
+    return a
 
 
 def words_of(text: str) -> list[str]:
     return _WORD.findall(text)  # punctuation out: "germany?" and "germany," are one word
 
 
-def shingles(text: str, salt: int = 0) -> np.ndarray:
-    """Unique 32-bit shingle hashes of an already normalised text (see features.normalise_for_match).
+def text_features(texts: list[str], salts: list[int]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """For already normalised texts (see features.normalise_for_match): each text's word hashes
+    (uint32, one per `\\w+` word, in order) and its unique shingles (sorted uint32), salted with
+    its salt (e.g. one per role, so that the same words in different places stay apart).
 
-    `salt` (e.g. one per role) keeps the same words in different places apart.
-    """
-    return shingles_of_words(words_of(text), salt)
+    A batch's texts are hashed together; the result for a text does not depend on the others."""
+    n = len(texts)
+    # A non-ASCII text is reduced to its \w+ words (Unicode's definition), after which the byte
+    # classes above find exactly those words; ASCII texts are classified as they are.
+    prepared = [t if t.isascii() else " ".join(_WORD.findall(t)) for t in texts]
+    data = np.frombuffer("\x00".join(prepared).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    is_word = np.zeros(len(data) + 2, dtype=np.int8)
+    is_word[1:-1] = _WORD_BYTE[data]
+    edges = np.diff(is_word)
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    # Which text each word is in: texts are separated by NUL bytes (normalisation removed any others).
+    text_of_word = np.searchsorted(np.flatnonzero(data == 0), starts)
+    pw, pw_inv = _power_tables(len(data) + 1)
+    prefix = np.zeros(len(data) + 1, dtype=np.uint64)
+    np.cumsum(data.astype(np.uint64) * pw[:len(data)], out=prefix[1:])
+    word_hash = (((prefix[ends] - prefix[starts]) * pw_inv[starts] + (ends - starts).astype(np.uint64))
+                 * _WORD_MIX >> np.uint64(32)).astype(np.uint32)
+    counts = np.bincount(text_of_word, minlength=n)
+    bounds = np.concatenate(([0], np.cumsum(counts)))
+    word_hashes = [word_hash[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
 
-
-def shingles_of_words(words: list[str], salt: int = 0, hashes: np.ndarray | None = None) -> np.ndarray:
-    """`hashes`: word_hashes(words), when the caller has them already."""
-    if len(words) < SHORT_WORDS:
-        s = " ".join(words)
-        grams = [s[i:i + CHAR_NGRAM] for i in range(max(1, len(s) - CHAR_NGRAM + 1))] if s else []
-        hashes = np.array([zlib.crc32(g.encode("utf-8", "surrogatepass")) for g in grams], dtype=np.uint32)
+    # Word 3-grams of every text at once; the windows that straddle two texts are dropped.
+    salt = np.array(salts, dtype=np.uint32)
+    if len(word_hash) >= WORD_NGRAM:
+        grams = (word_hash[:-2] * _MULT[0]) ^ (word_hash[1:-1] * _MULT[1]) ^ word_hash[2:]
+        owner = text_of_word[:-2]
+        keep = (owner == text_of_word[2:]) & (counts[owner] >= SHORT_WORDS)
+        grams, owner = grams[keep], owner[keep]
     else:
-        w = word_hashes(words) if hashes is None else hashes
-        # Combine three consecutive word hashes into one (uint32 arithmetic wraps, as intended).
-        hashes = (w[:-2] * _MULT[0]) ^ (w[1:-1] * _MULT[1]) ^ w[2:]
-    if salt:
-        hashes = hashes ^ np.uint32(salt)
-    return np.unique(hashes)
+        grams, owner = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
+    short = [i for i in range(n) if 0 < counts[i] < SHORT_WORDS]
+    if short:  # character 5-grams of the text's words, spaced
+        extra, extra_owner = [], []
+        for i in short:
+            s = " ".join(words_of(prepared[i]))
+            g = [s[j:j + CHAR_NGRAM] for j in range(max(1, len(s) - CHAR_NGRAM + 1))]
+            extra += [zlib.crc32(x.encode("utf-8", "surrogatepass")) for x in g]
+            extra_owner += [i] * len(g)
+        grams = np.concatenate((grams, np.array(extra, dtype=np.uint32)))
+        owner = np.concatenate((owner, np.array(extra_owner, dtype=np.int64)))
+    keys = sorted_unique((owner.astype(np.uint64) << np.uint64(32)) | fmix32(grams ^ salt[owner]))
+    owner_sorted = (keys >> np.uint64(32)).astype(np.int64)
+    bounds = np.searchsorted(owner_sorted, np.arange(n + 1))
+    values = keys.astype(np.uint32)  # the low 32 bits
+    return word_hashes, [values[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+
+
+def shingles(text: str, salt: int = 0) -> np.ndarray:
+    """Unique 32-bit shingle hashes of one already normalised text (see features.normalise_for_match)."""
+    return text_features([text], [salt])[1][0]
+
+
+def union_sets(groups: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """The sorted union of each group of sorted shingle arrays, all groups in one sort."""
+    parts = [np.concatenate(g) if len(g) > 1 else (g[0] if g else np.empty(0, dtype=np.uint32)) for g in groups]
+    sizes = np.array([len(p) for p in parts], dtype=np.int64)
+    if not sizes.sum():
+        return [np.empty(0, dtype=np.uint32) for _ in groups]
+    owner = np.repeat(np.arange(len(parts), dtype=np.uint64), sizes)
+    keys = sorted_unique((owner << np.uint64(32)) | np.concatenate(parts).astype(np.uint64))
+    bounds = np.searchsorted((keys >> np.uint64(32)).astype(np.int64), np.arange(len(parts) + 1))
+    values = keys.astype(np.uint32)
+    return [values[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
 
 
 _NGRAM_MULT = np.random.RandomState(13).randint(1, 2**62, size=64, dtype=np.int64).astype(np.uint64) | np.uint64(1)
@@ -128,42 +201,84 @@ _BAND_MULT = np.random.RandomState(7).randint(1, 2**62, size=256, dtype=np.int64
 def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """uint64[n, bands]: each band's `rows` values folded into one key (collisions are re-checked)."""
     n = sigs.shape[0]
+    if sigs.dtype == np.uint8 and rows == 8:  # eight one-byte bins are one 8-byte key as they lie
+        return np.ascontiguousarray(sigs[:, :bands * rows]).view(np.uint64)
     cut = sigs[:, :bands * rows].reshape(n, bands, rows).astype(np.uint64)
     return (cut * _BAND_MULT[:rows]).sum(axis=2)  # wraps mod 2^64
 
 
+_ROUND_SALT = (np.arange(1, 65, dtype=np.uint64) * np.uint64(0x2545F491) % np.uint64(1 << 32)).astype(np.uint32)
+
+
 @lru_cache(maxsize=8)
-def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from datasketch import MinHash
-
-    template = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
-    assert template.scheme == "affine32", "signatures() implements datasketch's affine32 scheme"
-    a, b = template.permutations
-    return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
+def _probes(num_perm: int, rounds: int = 64) -> np.ndarray:
+    """int[rounds, num_perm]: where an empty bin looks, round by round (fixed, so rows agree)."""
+    rng = np.random.RandomState(num_perm)
+    return rng.randint(0, num_perm, size=(rounds, num_perm))
 
 
-class MinHasher:
-    """MinHash signatures of many rows at once, equal to datasketch's `MinHash(num_perm, seed).hashvalues`
-    after `update_batch` with the same 32-bit shingle hashes (affine32 scheme; tested). datasketch
-    does this one row at a time, rebuilding its permutations per `bulk` call; here one numpy
-    pass covers a whole batch, which is what makes a million rows affordable."""
+class Signer:
+    """One-permutation MinHash signatures of many shingle sets at once (see the module notes)."""
 
-    def __init__(self, num_perm: int = 128, seed: int = 1):
+    def __init__(self, num_perm: int = 128):
+        if num_perm & (num_perm - 1) or not 8 <= num_perm <= 1024:
+            raise ValueError("num_perm must be a power of two between 8 and 1024")
         self.num_perm = num_perm
-        self.a, self.b = _permutations(num_perm, seed)
+        self.bin_shift = np.uint32(32 - (num_perm.bit_length() - 1))
 
-    def signatures(self, rows: list[np.ndarray], chunk: int = 256) -> np.ndarray:
-        """uint32[len(rows), num_perm]; every row must have at least one shingle."""
-        from datasketch.minhash import _fmix
+    def signatures(self, sets: list[np.ndarray]) -> np.ndarray:
+        """uint8[len(sets), num_perm] for non-empty sets of 32-bit shingle hashes. The hashes are the
+        permutation: they must be well mixed (text_features' are), and each set is best sorted
+        (np.unique's order; text_features and union_sets give it), which spares a sort."""
+        if not sets:
+            return np.empty((0, self.num_perm), dtype=np.uint8)
+        return self.signatures_flat(np.concatenate(sets), np.array([len(x) for x in sets], dtype=np.int64))
 
-        out = np.empty((len(rows), self.num_perm), dtype=np.uint32)
-        for start in range(0, len(rows), chunk):  # chunks bound the (shingles x perms) temporary
-            part = rows[start:start + chunk]
-            hv = _fmix(np.concatenate(part).astype(np.uint32), 32)
-            phv = hv[:, None] * self.a + self.b
-            offsets = np.cumsum([0] + [len(r) for r in part[:-1]])
-            out[start:start + len(part)] = np.minimum.reduceat(phv, offsets, axis=0)
-        return out
+    def signatures_flat(self, h: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """signatures() of the sets laid end to end in `h`, `sizes[i]` values each."""
+        n, k = len(sizes), self.num_perm
+        if n == 0:
+            return np.empty((0, k), dtype=np.uint8)
+        if not sizes.all():
+            raise ValueError("every set needs at least one shingle")
+        owner = np.repeat(np.arange(n, dtype=np.int64), sizes)
+        slot = owner * k + (h >> self.bin_shift).astype(np.int64)
+        if len(slot) > 1 and not (slot[1:] >= slot[:-1]).all():  # sets not sorted: sort them
+            order = np.lexsort((h, owner))
+            h, slot = h[order], slot[order]
+        # Sorted sets: the first value of each bin is its least.
+        first = np.flatnonzero(np.concatenate(([True], slot[1:] != slot[:-1])))
+        best = np.full(n * k, np.iinfo(np.uint32).max, dtype=np.uint32)
+        best[slot[first]] = h[first]
+        best = best.reshape(n, k)
+        filled = best != np.iinfo(np.uint32).max
+        out = best.copy()
+        empty = ~filled
+        if empty.any():  # optimal densification: an empty bin takes the value of the first filled bin on its probe path
+            probes = _probes(k)
+            todo = np.flatnonzero(empty.any(axis=1))
+            for r in range(len(probes)):
+                rows = todo[:, None]
+                want = empty[todo]
+                src = probes[r]
+                take = want & filled[rows, src]
+                # Salt the borrowed value with the round, so that two empty bins do not agree by copying.
+                out[todo] = np.where(take, best[rows, src] + _ROUND_SALT[r], out[todo])
+                empty[todo] = want & ~take
+                todo = todo[empty[todo].any(axis=1)]
+                if not len(todo):
+                    break
+            else:  # a handful of shingles and no luck in 64 rounds: the nearest filled bin to the right
+                for i in todo.tolist():
+                    idx = np.flatnonzero(filled[i])
+                    for j in np.flatnonzero(empty[i]).tolist():
+                        out[i, j] = (int(best[i, idx[np.searchsorted(idx, j) % len(idx)]]) + 0x61C88647) & 0xFFFFFFFF
+        return (fmix32(out) & np.uint32((1 << BITS) - 1)).astype(np.uint8)
+
+
+def estimate(agree: np.ndarray | float) -> np.ndarray | float:
+    """Jaccard estimate from the share of agreeing bins (b-bit bins agree by chance too)."""
+    return np.maximum(0.0, (agree - _CHANCE) / (1 - _CHANCE))
 
 
 def boilerplate_of(shingle_sets: list[np.ndarray], share: float = 0.2, min_rows: int = 50) -> np.ndarray:
@@ -171,7 +286,10 @@ def boilerplate_of(shingle_sets: list[np.ndarray], share: float = 0.2, min_rows:
     repeated in every row. Needs `min_rows` rows to say anything."""
     if len(shingle_sets) < min_rows or not shingle_sets:
         return np.empty(0, dtype=np.uint32)
-    values, counts = np.unique(np.concatenate(shingle_sets), return_counts=True)  # each set is unique
+    values = np.sort(np.concatenate(shingle_sets))  # each set is unique: a count is a row count
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    counts = np.diff(np.concatenate((starts, [len(values)])))
+    values = values[starts]
     return values[counts > share * len(shingle_sets)].astype(np.uint32)
 
 
@@ -197,7 +315,7 @@ class NearDuplicateIndex:
                  warmup: int = 2000, min_rows_for_boilerplate: int = 50):
         self.threshold, self.num_perm = threshold, num_perm
         self.bands, self.band_rows = lsh_params(threshold, num_perm)
-        self.hasher = MinHasher(num_perm)
+        self.hasher = Signer(num_perm)
         self.boilerplate_share, self.warmup = boilerplate_share, warmup
         self.min_rows_for_boilerplate = min_rows_for_boilerplate
         self.warming = True
@@ -220,14 +338,14 @@ class NearDuplicateIndex:
 
     def sign(self, shingle_sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(positions of the sets that keep a shingle once the boilerplate is out, their signatures)."""
-        kept_at, kept = [], []
-        for i, sh in enumerate(shingle_sets):
-            sh = drop_boilerplate(sh, self.boilerplate)
-            if sh.size:
-                kept_at.append(i)
-                kept.append(sh)
-        sigs = self.hasher.signatures(kept) if kept else np.empty((0, self.num_perm), dtype=np.uint32)
-        return np.array(kept_at, dtype=np.int64), sigs
+        sizes = np.array([len(x) for x in shingle_sets], dtype=np.int64)
+        flat = np.concatenate(shingle_sets) if shingle_sets else np.empty(0, dtype=np.uint32)
+        if self.boilerplate.size and flat.size:
+            keep = ~np.isin(flat, self.boilerplate)
+            owner = np.repeat(np.arange(len(sizes)), sizes)[keep]
+            flat, sizes = flat[keep], np.bincount(owner, minlength=len(sizes))
+        kept = np.flatnonzero(sizes)
+        return kept, self.hasher.signatures_flat(flat, sizes[kept])
 
     def _flush(self) -> None:
         pending, self.pending = self.pending, []
@@ -269,7 +387,7 @@ class NearDuplicateIndex:
         sims = np.empty(len(pairs))
         for start in range(0, len(pairs), 65536):
             a, b = pairs[start:start + 65536, 0], pairs[start:start + 65536, 1]
-            sims[start:start + 65536] = (sigs[a] == sigs[b]).mean(axis=1)
+            sims[start:start + 65536] = estimate((sigs[a] == sigs[b]).mean(axis=1))
         ok = sims >= self.threshold - margin
         return [(int(ids[a]), int(ids[b]), float(s)) for (a, b), s in zip(pairs[ok], sims[ok])]
 
@@ -280,7 +398,7 @@ class NearDuplicateIndex:
         pa, pb = self.position.get(a), self.position.get(b)
         if pa is None or pb is None:
             return None
-        return float(np.count_nonzero(self.signature_of[pa] == self.signature_of[pb])) / self.num_perm
+        return float(estimate(np.count_nonzero(self.signature_of[pa] == self.signature_of[pb]) / self.num_perm))
 
 
 def clusters(pairs: list[tuple[int, int, float]], skip: Callable[[int, int], bool] | None = None) -> dict[int, list[int]]:

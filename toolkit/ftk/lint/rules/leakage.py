@@ -16,8 +16,8 @@ import numpy as np
 from ftk.data.formats import Example, normalise
 from ftk.data.reader import read_records
 from ftk.lint.engine import majority_format, row_format
-from ftk.lint.features import LEAK_NGRAM, content_turns, row_key, row_ngrams, shingles_of
-from ftk.lint.near_dup import MinHasher, band_keys, lsh_params
+from ftk.lint.features import LEAK_NGRAM, content_turns, row_key, row_ngrams, shingle_sets, shingles_of
+from ftk.lint.near_dup import Signer, band_keys, estimate, lsh_params
 from ftk.lint.registry import DatasetRule, Finding, Location, Severity, dataset_rule
 
 SHARED_NGRAM, NEAR, EXACT = 1, 2, 3  # strength of the evidence that an eval row leaked
@@ -47,12 +47,12 @@ class EvalLeakage(DatasetRule):
         self.hits: dict[int, tuple[int, str, Location]] = {}  # eval row -> (strength, how, training row)
         self.active = bool(options.against)
         if self.active:
-            self.hasher = MinHasher(options.num_perm)
+            self.hasher = Signer(options.num_perm)
             self.bands, self.band_rows = lsh_params(options.near_threshold, options.num_perm)
             self._index_eval(options.against)
 
     def _index_eval(self, paths: tuple[str, ...]) -> None:
-        shingle_sets = []
+        eval_sets = []
         for path in paths:
             records = list(read_records(path))  # eval sets are small: read whole
             fmt = majority_format(records[:256])
@@ -66,11 +66,13 @@ class EvalLeakage(DatasetRule):
                 self.exact.setdefault(row_key(example), []).append(i)
                 for h in row_ngrams(example).tolist():
                     self.ngrams.setdefault(h, []).append(i)
-                shingle_sets.append(shingles_of(example, content_turns(example)))
+                eval_sets.append(shingles_of(example, content_turns(example)))
         self.eval_ngrams = np.array(sorted(self.ngrams), dtype=np.uint64)
-        self.eval_sigs = self.hasher.signatures(shingle_sets) if shingle_sets else np.empty((0, self.options.num_perm))
+        signed = [i for i, x in enumerate(eval_sets) if x.size]  # a row without shingles has no signature
+        self.eval_sigs = np.zeros((len(eval_sets), self.options.num_perm), dtype=np.uint8)
+        self.eval_sigs[signed] = self.hasher.signatures([eval_sets[i] for i in signed])
         self.buckets: list[dict[int, list[int]]] = [{} for _ in range(self.bands)]
-        for i, keys in enumerate(band_keys(self.eval_sigs, self.bands, self.band_rows).tolist()):
+        for i, keys in zip(signed, band_keys(self.eval_sigs[signed], self.bands, self.band_rows).tolist()):
             for band, key in enumerate(keys):
                 self.buckets[band].setdefault(key, []).append(i)
 
@@ -90,11 +92,15 @@ class EvalLeakage(DatasetRule):
                     for i in self.ngrams[h]:
                         hits.append((i, SHARED_NGRAM, loc, f"shares a {LEAK_NGRAM}-word sequence with"))
         if self.eval_locs:
-            sigs = self.hasher.signatures([shingles_of(ex, content_turns(ex)) for _, ex in rows])
-            for (loc, _), sig, keys in zip(rows, sigs, band_keys(sigs, self.bands, self.band_rows).tolist()):
+            examples = [ex for _, ex in rows]
+            sets = shingle_sets(examples, [content_turns(ex) for ex in examples])
+            signed = [i for i, x in enumerate(sets) if x.size]
+            sigs = self.hasher.signatures([sets[i] for i in signed])
+            for i_row, sig, keys in zip(signed, sigs, band_keys(sigs, self.bands, self.band_rows).tolist()):
+                loc = rows[i_row][0]
                 candidates = {i for band, key in enumerate(keys) for i in self.buckets[band].get(key, ())}
                 for i in sorted(candidates):
-                    sim = float(np.count_nonzero(self.eval_sigs[i] == sig)) / self.options.num_perm
+                    sim = float(estimate(np.count_nonzero(self.eval_sigs[i] == sig) / self.options.num_perm))
                     if sim >= self.options.near_threshold:
                         hits.append((i, NEAR, loc, f"near-duplicate ({sim:.2f}) of"))
         return hits

@@ -12,7 +12,7 @@ import numpy as np
 
 from ftk.data.formats import Example, Format, Turn, normalise
 from ftk.data.reader import read_some
-from ftk.lint.features import hash_turns, row_key, shingles_of, turn_shingles, whole
+from ftk.lint.features import hash_turns, row_key, shingle_sets, shingles_of, turn_shingles, whole
 from ftk.lint.near_dup import NearDuplicateIndex, boilerplate_of, clusters
 from ftk.lint.registry import (
     DatasetRule,
@@ -94,27 +94,32 @@ class NearDuplicates(DatasetRule):
         return asked if asked and response is not None and any(t.role == "user" for t in asked) else None
 
     def prepare(self, head: list[tuple[Location, Example]]) -> None:
+        examples = [ex for _, ex in head]
         if self.rows is not None:
-            self.rows.boilerplate = boilerplate_of([shingles_of(ex, whole(ex)) for _, ex in head])
+            self.rows.boilerplate = boilerplate_of(shingle_sets(examples, [whole(ex) for ex in examples]))
         if self.prompts is not None:
-            asked = [(ex, self.asked(ex)) for _, ex in head]
-            self.prompts.boilerplate = boilerplate_of([shingles_of(ex, a) for ex, a in asked if a is not None])
+            asked = [(ex, self.asked(ex)) for ex in examples]
+            asked = [(ex, a) for ex, a in asked if a is not None]
+            self.prompts.boilerplate = boilerplate_of(shingle_sets([ex for ex, _ in asked], [a for _, a in asked]))
 
     def map(self, rows: list[tuple[Location, Example]]) -> tuple:
-        row_keys = np.array([key_int(row_key(ex)) for _, ex in rows], dtype=np.uint64)
+        examples = [ex for _, ex in rows]
+        row_keys = np.array([key_int(row_key(ex)) for ex in examples], dtype=np.uint64)
         formats = {loc.path: ex.format for loc, ex in rows}
-        row_part = self.rows.sign([shingles_of(ex, whole(ex)) for _, ex in rows]) if self.rows is not None else None
+        row_part = None
+        if self.rows is not None:
+            row_part = self.rows.sign(shingle_sets(examples, [whole(ex) for ex in examples]))
         prompt_part = None
         prompt_keys = np.zeros(len(rows), dtype=np.uint64)
         if self.prompts is not None:
-            at, sets = [], []
-            for i, (_, ex) in enumerate(rows):
-                asked = self.asked(ex)
-                if asked is not None:
-                    prompt_keys[i] = key_int(hash_turns(ex, asked))
+            at, asked = [], []
+            for i, ex in enumerate(examples):
+                a = self.asked(ex)
+                if a is not None:
+                    prompt_keys[i] = key_int(hash_turns(ex, a))
                     at.append(i)
-                    sets.append(shingles_of(ex, asked))
-            kept, sigs = self.prompts.sign(sets)
+                    asked.append(a)
+            kept, sigs = self.prompts.sign(shingle_sets([examples[i] for i in at], asked))
             prompt_part = (np.array(at, dtype=np.int64)[kept], sigs)
         return pack_locations(loc for loc, _ in rows), formats, row_keys, prompt_keys, row_part, prompt_part
 

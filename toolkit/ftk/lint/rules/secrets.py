@@ -40,6 +40,17 @@ _GROUPS = re.compile(r"[ -]")
 
 # Every phone match starts with "+d", "(ddd)" or "ddd." / "ddd-": a cheap scan before the full one.
 PHONE_HINT = re.compile(r"\+\d|\(\d{3}\)|\d{3}[.-]\d")
+# The same test for ASCII text without a regex (a regex scan for digits costs ~13 ns a character):
+# digits become "0", then the hint is four substring searches.
+_DIGITS_TO_0 = bytes.maketrans(b"123456789", b"000000000")
+_PHONE_HINT_ASCII = (b"+0", b"(000)", b"000.0", b"000-0")
+
+
+def phone_hint(text: str) -> bool:
+    if text.isascii():
+        b = text.encode("ascii").translate(_DIGITS_TO_0)
+        return any(h in b for h in _PHONE_HINT_ASCII)
+    return PHONE_HINT.search(text) is not None
 
 
 def redact(secret: str) -> str:
@@ -117,7 +128,7 @@ def phone_number(ex: Example, opts: Options):
     Use instead: anonymise (`+1 555 0100`, a reserved fictional range) or remove.
     """
     for t in ex.all_turns():
-        if not PHONE_HINT.search(t.content):
+        if not phone_hint(t.content):
             continue
         for m in PHONE.finditer(t.content):
             digits = sum(c.isdigit() for c in m.group())
