@@ -7,7 +7,6 @@ Normalisation never guesses: a row with a missing, empty or mistyped required fi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -53,10 +52,11 @@ class Example:
     # once per example by ftk.lint.features.
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def all_turns(self) -> Iterator[Turn]:
-        yield from self.turns
-        yield from self.chosen or ()
-        yield from self.rejected or ()
+    def all_turns(self) -> list[Turn]:
+        """Every turn: the conversation, then chosen and rejected responses (a new list each call)."""
+        if self.chosen is None and self.rejected is None:
+            return list(self.turns)
+        return self.turns + (self.chosen or []) + (self.rejected or [])
 
     def conversations(self) -> list[list[Turn]]:
         """The full sequences a trainer sees: one, or prompt+chosen and prompt+rejected for DPO."""

@@ -9,10 +9,10 @@ in numpy) -> LSH band candidates -> verification -> clusters.
 - Boilerplate: a shingle found in more than `boilerplate_share` of the first rows (a system prompt
   or tool description repeated in every row) is dropped before signing, so shared preambles do not
   make every row a near-duplicate of every other.
-- Signatures: one-permutation hashing (Li, Owen & Zhang 2012) with optimal densification
-  (Shrivastava 2017): each shingle falls in one of `num_perm` bins by its top bits and each bin keeps
-  its least hash, so a row costs O(shingles), not O(shingles x num_perm) as classic MinHash
-  (datasketch's `MinHash.update`) does; bins left empty borrow from a fixed probe sequence. Only the
+- Signatures: one-permutation hashing (Li, Owen & Zhang 2012) with densification by rotation
+  (Shrivastava & Li 2014): each shingle falls in one of `num_perm` bins by its top bits and each bin
+  keeps its least hash, so a row costs O(shingles), not O(shingles x num_perm) as classic MinHash
+  (datasketch's `MinHash.update`) does; a bin left empty borrows from the next filled one. Only the
   low 8 bits of each bin are kept (b-bit minwise hashing, Li & König 2010): 128 bytes a row; two
   unrelated bins then agree 1 time in 256, which the estimate corrects for.
 - LSH only proposes candidates; a pair is kept when the Jaccard similarity estimated from all
@@ -207,16 +207,6 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return (cut * _BAND_MULT[:rows]).sum(axis=2)  # wraps mod 2^64
 
 
-_ROUND_SALT = (np.arange(1, 65, dtype=np.uint64) * np.uint64(0x2545F491) % np.uint64(1 << 32)).astype(np.uint32)
-
-
-@lru_cache(maxsize=8)
-def _probes(num_perm: int, rounds: int = 64) -> np.ndarray:
-    """int[rounds, num_perm]: where an empty bin looks, round by round (fixed, so rows agree)."""
-    rng = np.random.RandomState(num_perm)
-    return rng.randint(0, num_perm, size=(rounds, num_perm))
-
-
 class Signer:
     """One-permutation MinHash signatures of many shingle sets at once (see the module notes)."""
 
@@ -252,27 +242,17 @@ class Signer:
         best[slot[first]] = h[first]
         best = best.reshape(n, k)
         filled = best != np.iinfo(np.uint32).max
-        out = best.copy()
-        empty = ~filled
-        if empty.any():  # optimal densification: an empty bin takes the value of the first filled bin on its probe path
-            probes = _probes(k)
-            todo = np.flatnonzero(empty.any(axis=1))
-            for r in range(len(probes)):
-                rows = todo[:, None]
-                want = empty[todo]
-                src = probes[r]
-                take = want & filled[rows, src]
-                # Salt the borrowed value with the round, so that two empty bins do not agree by copying.
-                out[todo] = np.where(take, best[rows, src] + _ROUND_SALT[r], out[todo])
-                empty[todo] = want & ~take
-                todo = todo[empty[todo].any(axis=1)]
-                if not len(todo):
-                    break
-            else:  # a handful of shingles and no luck in 64 rounds: the nearest filled bin to the right
-                for i in todo.tolist():
-                    idx = np.flatnonzero(filled[i])
-                    for j in np.flatnonzero(empty[i]).tolist():
-                        out[i, j] = (int(best[i, idx[np.searchsorted(idx, j) % len(idx)]]) + 0x61C88647) & 0xFFFFFFFF
+        # Densification by rotation (Shrivastava & Li 2014): an empty bin takes the value of the next
+        # filled bin to its right (circularly), salted with the distance, so that rows agree on an
+        # empty bin exactly when they agree on the bin it borrows from.
+        out = best
+        if not filled.all():
+            pos = np.where(filled, np.arange(k), 2 * k)
+            nxt = np.minimum.accumulate(pos[:, ::-1], axis=1)[:, ::-1]
+            first_filled = pos.min(axis=1, keepdims=True)
+            nxt = np.where(nxt < 2 * k, nxt, first_filled + k)  # wrap around
+            dist = nxt - np.arange(k)
+            out = np.take_along_axis(best, nxt % k, axis=1) + (dist.astype(np.uint32) * np.uint32(0x9E3779B1))
         return (fmix32(out) & np.uint32((1 << BITS) - 1)).astype(np.uint8)
 
 
