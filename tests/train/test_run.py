@@ -73,6 +73,14 @@ def test_training_lowers_eval_loss_and_saves_the_adapter(tiny_model, tmp_path):
     assert config["train"]["max_steps"] == 8 and config["model"] == str(tiny_model)
     logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in logged if "loss" in m] == list(range(1, 9))
+    steps = [m for m in logged if "loss" in m]
+    assert all(0.5 < m["nonpad_share"] <= 1 for m in steps)  # length-bucketed batches, measured per step
+    seen = [m["num_input_tokens_seen"] for m in steps]
+    assert seen == sorted(seen) and seen[0] > 0
+    # Off a terminal (CliRunner, CI logs) the display is a plain line per step with every field.
+    lines = [line for line in r.output.splitlines() if line.startswith("step ")]  # each on a line of its own
+    assert len(lines) == 8 and lines[-1].startswith("step 8/8  loss ")
+    assert all(f in lines[-1] for f in (" lr ", " tok/s", "non-pad ", "elapsed ", "ETA 0:00"))
     assert (out / "checkpoints" / "checkpoint-8").is_dir()
     png = (out / "loss.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000

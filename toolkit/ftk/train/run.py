@@ -18,6 +18,7 @@ from ftk.train.chat import IGNORE
 from ftk.train.dataset import PreparedData, prepare_data
 from ftk.train.families import FAMILIES
 from ftk.train.models import load_tokenizer
+from ftk.train.progress import ProgressStats, make_display
 from ftk.train.recipe import resolved
 
 
@@ -29,22 +30,33 @@ def _dataset(rows):
 
 
 class MetricsLog:
-    """A TrainerCallback (duck-typed) appending every log record to metrics.jsonl and the console."""
+    """A TrainerCallback (duck-typed) appending every log record to metrics.jsonl and showing training
+    progress on `display` (ftk.train.progress). `elapsed_s` counts from the start of training."""
 
-    def __init__(self, path: Path, echo):
-        self.path, self.echo, self.start = path, echo, time.perf_counter()
+    def __init__(self, path: Path, display):
+        self.path, self.display = path, display
+        self.start, self.first_step, self.first_tokens = time.perf_counter(), 0, 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start, self.first_step = time.perf_counter(), state.global_step  # resumed runs start mid-way
+        self.first_tokens = state.num_input_tokens_seen or 0
+        self.display.start(state.global_step, state.max_steps)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.display.stop()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         record = {"step": state.global_step, "elapsed_s": round(time.perf_counter() - self.start, 2), **(logs or {})}
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         if "loss" in record:
-            elapsed, step = record["elapsed_s"], max(state.global_step, 1)
-            tokens = record.get("num_input_tokens_seen")
-            rate = f"  {tokens / elapsed:,.0f} tok/s" if tokens and elapsed > 0 else ""
-            eta = elapsed / step * max(state.max_steps - step, 0)
-            self.echo(f"step {state.global_step}/{state.max_steps}  loss {record['loss']:.4f}  "
-                      f"lr {record.get('learning_rate', 0):.2e}{rate}  {elapsed:.0f} s, ETA {eta:.0f} s")
+            done, elapsed = state.global_step - self.first_step, time.perf_counter() - self.start
+            tokens = (record.get("num_input_tokens_seen") or 0) - self.first_tokens
+            self.display.update(ProgressStats(
+                step=state.global_step, max_steps=state.max_steps, loss=record["loss"],
+                lr=record.get("learning_rate", 0.0), tokens_per_s=tokens / elapsed if tokens and elapsed > 0 else None,
+                nonpad_share=record.get("nonpad_share"), elapsed_s=elapsed,
+                eta_s=elapsed / done * max(state.max_steps - state.global_step, 0) if done else None))
 
     def __getattr__(self, name):  # every other callback event: nothing to do
         if name.startswith("on_"):
@@ -93,9 +105,13 @@ def StopOnInterrupt():  # noqa: N802  (a factory: transformers is imported only 
 
 
 def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bool = False, echo=print,
-          backend: str = "hf") -> dict:
+          backend: str = "hf", callbacks: list | None = None, progress: str = "auto") -> dict:
+    """Train the recipe's LoRA adapter; `progress`: "rich" (a live bar), "lines" (a line per logged step
+    through `echo`), or "auto" (rich when stdout is a terminal, lines otherwise, as in CI logs)."""
+    import datasets
     import torch
     from transformers import TrainerCallback
+    from transformers.utils import logging as transformers_logging
     from trl import SFTConfig, SFTTrainer
 
     from ftk.train.backends import load_for_training
@@ -108,6 +124,10 @@ def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bo
                             seed=cfg["train"].get("seed", 0))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.json").write_text(json.dumps(resolved(cfg), indent=2) + "\n")
+    # transformers' weight-loading bar and TRL's quick passes over the pre-tokenised rows (datasets):
+    # noise around ftk's own display, and tqdm's last line has no newline for the next one to start on.
+    transformers_logging.disable_progress_bar()
+    datasets.disable_progress_bars()
     model, lora = load_for_training(cfg, backend, recipe_dir)
     model.config.pad_token_id = tok.pad_token_id
     on_cpu = not torch.cuda.is_available()
@@ -116,22 +136,26 @@ def train(cfg: dict, out_dir: Path, data: PreparedData | None = None, resume: bo
         output_dir=str(out_dir / "checkpoints"), max_length=cfg["max_length"], use_cpu=on_cpu,
         bf16=False, fp16=False, gradient_checkpointing=False,  # TRL's defaults assume a GPU: see DESIGN.md
         report_to=[], save_strategy="steps", eval_strategy="no", dataloader_num_workers=0,
-        include_num_input_tokens_seen=True,
+        include_num_input_tokens_seen="non_padding",  # tokens/s counts real tokens
         disable_tqdm=True, **t)
-    metrics = MetricsLog(out_dir / "metrics.jsonl", echo)
-    callback = type("FtkMetrics", (TrainerCallback,), {"on_log": metrics.on_log})()
-    trainer_cls = SFTTrainer if _trl_kernels_available() else _plain_loss_trainer(SFTTrainer)
+    metrics = MetricsLog(out_dir / "metrics.jsonl", make_display(progress, echo))
+    callback = type("FtkMetrics", (TrainerCallback,), {name: getattr(metrics, name) for name in
+                                                       ("on_train_begin", "on_train_end", "on_log")})()
+    trainer_cls = _trainer_class(SFTTrainer, plain_loss=not _trl_kernels_available())
     trainer = trainer_cls(model=model, args=args, train_dataset=_dataset(data.train),
                          eval_dataset=_dataset(data.eval) if data.eval else None,
-                         processing_class=tok, peft_config=lora, callbacks=[callback])
+                         processing_class=tok, peft_config=lora, callbacks=[callback, *(callbacks or [])])
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # ftk prints its own line per log step
     stop = StopOnInterrupt()
     trainer.add_callback(stop)
     before = trainer.evaluate() if data.eval else {}
-    with stop.catching_sigint():
-        trainer.train(resume_from_checkpoint=True if resume else None)
+    try:
+        with stop.catching_sigint():
+            trainer.train(resume_from_checkpoint=True if resume else None)
+    finally:
+        metrics.display.stop()  # also when training raised: leave the terminal usable
     if stop.interrupted:
         raise Interrupted(trainer.state.global_step, out_dir)
     after = trainer.evaluate() if data.eval else {}
@@ -210,18 +234,48 @@ def _trl_kernels_available() -> bool:
     return torch.cuda.is_available()
 
 
-def _plain_loss_trainer(base):
-    """TRL 1.15 computes the loss with a fused Triton LM head, which needs a GPU. On CPU the model's
-    own forward computes the same causal-LM loss from the same labels (-100 ignored)."""
+def _trainer_class(base, plain_loss: bool):
+    """ftk's SFTTrainer: length-bucketed batches (ftk.train.batching) under `group_by_length`, the
+    share of real (non-pad) tokens in the logs, and, with `plain_loss`, the model's own loss.
+
+    TRL 1.15 computes the loss with a fused Triton LM head, which needs a GPU. On CPU the model's own
+    forward computes the same causal-LM loss from the same labels (-100 ignored)."""
     from transformers import Trainer
 
-    class PlainLossSFTTrainer(base):
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            inputs["use_cache"] = False
-            return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs,
-                                        num_items_in_batch=num_items_in_batch)
+    from ftk.train.batching import LengthBucketSampler
 
-    return PlainLossSFTTrainer
+    class FtkSFTTrainer(base):
+        _real_tokens = _padded_tokens = 0
+
+        def _get_train_sampler(self, train_dataset=None):
+            dataset = self.train_dataset if train_dataset is None else train_dataset
+            if (self.args.train_sampling_strategy != "group_by_length"
+                    or "input_ids" not in (getattr(dataset, "column_names", None) or [])):
+                return super()._get_train_sampler(train_dataset)
+            seed = self.args.seed if self.args.data_seed is None else self.args.data_seed
+            return LengthBucketSampler([len(ids) for ids in dataset["input_ids"]],
+                                       self.args.train_batch_size * self.args.gradient_accumulation_steps, seed=seed)
+
+        def training_step(self, model, inputs, *args, **kwargs):
+            mask = inputs.get("attention_mask")
+            if mask is not None:
+                self._real_tokens += int(mask.sum())
+                self._padded_tokens += mask.numel()
+            return super().training_step(model, inputs, *args, **kwargs)
+
+        def log(self, logs, *args, **kwargs):
+            if self._padded_tokens and "loss" in logs:  # the batches since the last log
+                logs["nonpad_share"] = round(self._real_tokens / self._padded_tokens, 4)
+                self._real_tokens = self._padded_tokens = 0
+            return super().log(logs, *args, **kwargs)
+
+        if plain_loss:
+            def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+                inputs["use_cache"] = False
+                return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs,
+                                            num_items_in_batch=num_items_in_batch)
+
+    return FtkSFTTrainer
 
 
 def _loss_and_ppl(metrics: dict) -> dict:
