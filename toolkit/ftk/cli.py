@@ -391,19 +391,29 @@ def _print_export(result) -> None:
     from rich.table import Table
 
     con = Console(highlight=False)
+    names = ("tokenizer", "template", "greedy", "stops")
     if result.reports:
         table = Table(title="llama.cpp vs the merged HF model")
-        for col in ("file", "tokenizer", "template", "greedy", "stops"):
-            table.add_column(col, overflow="fold")
+        table.add_column("file")
+        for col in names:
+            table.add_column(col)
         for r in result.reports:
-            cells = {c.name: ("[green]pass[/] " if c.passed else ("[red]FAIL[/] " if c.required else "[yellow]report[/] "))
-                     + c.detail for c in r.checks}
-            table.add_row(r.path.name, *(cells.get(k, "") for k in ("tokenizer", "template", "greedy", "stops")))
+            cells = {c.name: ("[green]✓[/] " if c.passed else "[red]✗[/] " if c.required else "[yellow]~[/] ") + c.summary
+                     for c in r.checks}
+            table.add_row(r.path.name, *(cells.get(k, "") for k in names))
         con.print(table)
+        con.print("[dim]tokenizer: lines with identical ids · template: conversations rendering the trained ids · "
+                  "greedy: tokens agreeing, max logit gap (f16 exact; quantised files reported) · "
+                  "stops: chat completions ending on end-of-turn[/]")
+        for r in result.reports:
+            for c in r.checks:
+                if not c.passed:
+                    con.print(f"[red]{r.path.name}: {c.name}[/]: {c.detail}" if c.required
+                              else f"[yellow]{r.path.name}: {c.name}[/]: {c.detail}")
     for q, path in result.ggufs.items():
         con.print(f"{q:7s} {path}  ({path.stat().st_size / 2**20:.1f} MiB)")
     first = next(iter(result.ggufs.values()))
-    con.print(f"\nOllama:    cd {result.out_dir} && ollama create {result.out_dir.resolve().parent.name} -f Modelfile")
+    con.print(f"\nOllama:    cd {result.out_dir} && ollama create {result.name} -f Modelfile")
     con.print(f"llama.cpp: llama-server -m {first} --jinja")
     con.print(f"ftk:       ftk chat {first}")
 

@@ -96,12 +96,27 @@ def quantize(src: Path, out: Path, qtype: str, llama_cpp_dir: Path | None = None
                 raise ExportError(f"{binary} failed on {qtype}: {done.stderr.strip()[-1500:]}")
             return
     llama_cpp = _import_llama_cpp()
+    silence_llama_cpp()
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = QUANT_FTYPES[qtype]
     params.nthread = os.cpu_count() or 1
     rc = llama_cpp.llama_model_quantize(str(src).encode(), str(out).encode(), params)
     if rc != 0 or not out.is_file():
         raise ExportError(f"llama.cpp could not quantise {src} to {qtype} (return code {rc})")
+
+
+_SILENT = None
+
+
+def silence_llama_cpp() -> None:
+    """llama.cpp logs every load and quantisation step from C to stderr; ftk prints its own summary."""
+    global _SILENT
+    llama_cpp = _import_llama_cpp()
+    if _SILENT is None:
+        import ctypes
+
+        _SILENT = llama_cpp.llama_log_callback(lambda level, text, user_data: None)  # kept alive: C holds it
+        llama_cpp.llama_log_set(_SILENT, ctypes.c_void_p())
 
 
 def _import_llama_cpp():

@@ -24,6 +24,7 @@ VERIFY_CONVERSATIONS = 6
 @dataclass
 class ExportResult:
     out_dir: Path
+    name: str  # the run's name, used in file names (NAME-f16.gguf) and `ollama create NAME`
     ggufs: dict[str, Path] = field(default_factory=dict)
     reports: list[FileReport] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -85,11 +86,11 @@ def export(run_dir: Path, quants: list[str], out_dir: Path | None = None, force:
     work = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    result = ExportResult(out_dir)
+    name = run_dir.resolve().name
+    result = ExportResult(out_dir, name)
     from ftk.train.models import model_dir
 
     check_disk(work, parameter_count(model_dir(base or run.cfg["model"])), quants)
-    name = run_dir.resolve().name
     log = work / "convert.log"
 
     def timed(key, label):

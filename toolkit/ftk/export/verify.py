@@ -16,11 +16,11 @@ report greedy agreement and the logit gap, which quantisation changes by design.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ftk.export.llama_cpp import silence_llama_cpp
 from ftk.export.merge import RunInfo, training_template
 
 EXACT_TYPES = {"f32", "f16", "bf16"}
@@ -46,7 +46,8 @@ FIXED_TEXTS = [
 class Check:
     name: str
     passed: bool
-    detail: str
+    summary: str  # a table cell: "51/51", "13/13, gap 0.003"
+    detail: str  # what was compared, and the first difference
     required: bool = True  # a failed required check fails the export
 
 
@@ -69,25 +70,12 @@ def texts_for_tokenizer(conversations: list[list[dict]], limit: int = 3000) -> l
     return list(dict.fromkeys(texts))[: max(0, limit - len(FIXED_TEXTS))] + FIXED_TEXTS
 
 
-@contextlib.contextmanager
-def _quiet():
-    """llama.cpp logs to stderr (fd 2) from C; keep the table readable."""
-    fd = os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(fd, 2)
-            os.close(fd)
-
-
 def open_gguf(path: Path, n_ctx: int = 2048, vocab_only: bool = False):
     from llama_cpp import Llama
 
-    with _quiet():
-        return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1, vocab_only=vocab_only,
-                     seed=0, verbose=False)
+    silence_llama_cpp()
+    return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1, vocab_only=vocab_only,
+                 seed=0, verbose=False)
 
 
 def gguf_prompt(llm, messages: list[dict], add_generation_prompt: bool) -> list[int]:
@@ -95,13 +83,12 @@ def gguf_prompt(llm, messages: list[dict], add_generation_prompt: bool) -> list[
     rendered with its BOS/EOS strings, tokenised with special tokens parsed."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    meta = llm.metadata
-    template = meta.get("tokenizer.chat_template")
+    template = llm.metadata.get("tokenizer.chat_template")
     if not template:
         raise ValueError("the GGUF has no tokenizer.chat_template")
-    vocab_text = lambda key: llm._model.token_get_text(int(meta[key])) if key in meta else ""  # noqa: E731
-    formatter = Jinja2ChatFormatter(template=template, eos_token=vocab_text("tokenizer.ggml.eos_token_id"),
-                                    bos_token=vocab_text("tokenizer.ggml.bos_token_id"),
+    eos, bos = llm.token_eos(), llm.token_bos()  # as Llama.__init__ builds its chat handler
+    formatter = Jinja2ChatFormatter(template=template, eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+                                    bos_token=llm._model.token_get_text(bos) if bos != -1 else "",
                                     add_generation_prompt=add_generation_prompt)
     result = formatter(messages=messages)
     return llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
@@ -118,7 +105,7 @@ def check_tokenizer(llm, tok, texts: list[str]) -> Check:
     detail = f"{agree}/{len(texts)} lines identical"
     if bad:
         detail += f"; first difference: {bad[0][:60]!r}"
-    return Check("tokenizer", not bad, detail)
+    return Check("tokenizer", not bad, f"{agree}/{len(texts)}", detail)
 
 
 def check_template(llm, tok, run: RunInfo, conversations: list[list[dict]]) -> Check:
@@ -130,12 +117,13 @@ def check_template(llm, tok, run: RunInfo, conversations: list[list[dict]]) -> C
         try:
             got = gguf_prompt(llm, conv, add_generation_prompt=False)
         except Exception as exc:  # a template llama.cpp's Jinja path cannot render is a failure to report
-            return Check("template", False, f"the GGUF's chat template does not render: {exc}")
+            return Check("template", False, "no render", f"the GGUF's chat template does not render: {exc}")
         if got != want:
             double = bos is not None and got[:2] == [bos, bos]
             bad.append("double BOS" if double else f"differs at token {_first_diff(got, want)}")
     detail = f"{len(conversations) - len(bad)}/{len(conversations)} conversations render the trained ids"
-    return Check("template", not bad, detail + (f"; {bad[0]}" if bad else ""))
+    return Check("template", not bad, f"{len(conversations) - len(bad)}/{len(conversations)}",
+                 detail + (f"; first failure: {bad[0]}" if bad else ""))
 
 
 def _first_diff(a: list[int], b: list[int]) -> int:
@@ -157,20 +145,23 @@ def hf_greedy(model, tok, prompt_ids: list[int], stop_ids: list[int], n: int = G
 def llama_greedy(llm, prompt_ids: list[int], n: int = GREEDY_TOKENS):
     """llama.cpp greedy continuation (stopping at an end-of-generation token, kept, as HF keeps it)
     and the logits of the last prompt position."""
+    import llama_cpp
     import numpy as np
 
+    def last_logits():  # the batch asked for the last position's logits only: one row
+        return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
+
     llm.reset()
-    with _quiet():
-        llm.eval(prompt_ids)
-    first = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
+    llm.eval(prompt_ids)
+    first = logits = last_logits()
     out: list[int] = []
     for _ in range(n):
-        token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        token = int(np.argmax(logits))
         out.append(token)
-        if llm._model.token_is_eog(token):
+        if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
             break
-        with _quiet():
-            llm.eval([token])
+        llm.eval([token])
+        logits = last_logits()
     return out, first
 
 
@@ -199,7 +190,8 @@ def check_greedy(llm, model, tok, stop_ids: list[int], prompts: list[list[int]],
     detail = f"{matched}/{total} tokens agree over {len(prompts)} prompts; max logit gap {gap:.3f}"
     if notes:
         detail += "; " + ", ".join(notes)
-    return Check("greedy", agreement == 1.0 or not exact, detail, required=exact), agreement, gap
+    summary = f"{matched}/{total}, gap {gap:.3f}"
+    return Check("greedy", agreement == 1.0 or not exact, summary, detail, required=exact), agreement, gap
 
 
 def _hf_margin(model, ids: list[int], a: int, b: int) -> float:
@@ -216,20 +208,20 @@ def check_stops(llm, run: RunInfo, tok, conversations: list[list[dict]]) -> Chec
     declared = {int(meta[k]) for k in ("tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id") if k in meta}
     if eot not in declared:
         names = ", ".join(f"{i} {llm._model.token_get_text(i)!r}" for i in sorted(declared)) or "none"
-        return Check("stops", False, f"the GGUF's EOS/EOT ({names}) is not the end-of-turn token {eot} {run.fmt.end_of_turn!r}: "
-                                     "runtimes that stop on EOS will never stop")
+        return Check("stops", False, "wrong EOS",
+                     f"the GGUF's EOS/EOT ({names}) is not the end-of-turn token {eot} {run.fmt.end_of_turn!r}: "
+                     "runtimes that stop on EOS will never stop")
     finished, lengths = 0, []
     for conv in conversations:
         prompt = conv[:-1] if conv[-1]["role"] == "assistant" else conv
         llm.reset()
-        with _quiet():
-            out = llm.create_chat_completion(messages=prompt, max_tokens=STOP_LIMIT, temperature=0.0, top_k=1, seed=0)
+        out = llm.create_chat_completion(messages=prompt, max_tokens=STOP_LIMIT, temperature=0.0, top_k=1, seed=0)
         choice = out["choices"][0]
         lengths.append(out["usage"]["completion_tokens"])
         finished += choice["finish_reason"] == "stop" and lengths[-1] < STOP_LIMIT
     detail = (f"{finished}/{len(conversations)} chat completions stopped (finish_reason 'stop'), "
               f"longest {max(lengths)} of {STOP_LIMIT} tokens; EOS/EOT ids {sorted(declared)}")
-    return Check("stops", finished == len(conversations), detail)
+    return Check("stops", finished == len(conversations), f"{finished}/{len(conversations)}, ≤{max(lengths)} tok", detail)
 
 
 def verify_file(qtype: str, path: Path, run: RunInfo, tok, model, conversations: list[list[dict]],
