@@ -126,3 +126,13 @@ def test_one_permutation_signatures_estimate_jaccard():
     assert np.array_equal(sx, sx2)
     shuffled = x[::-1].copy()  # order does not matter
     assert np.array_equal(signer.signatures([shuffled])[0], sx)
+
+
+def test_lsh_params_equal_datasketch_optimiser():
+    from datasketch.lsh import _optimal_param
+
+    from ftk.lint.near_dup import lsh_params
+
+    for threshold, num_perm in ((0.8, 128), (0.5, 64), (0.9, 128)):
+        assert lsh_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.05, 0.95)
+    assert lsh_params(0.8, 128) == (16, 8)

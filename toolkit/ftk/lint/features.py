@@ -44,14 +44,23 @@ def whole(ex: Example) -> list[Turn]:
     return ex.turns + (ex.chosen or []) + (ex.rejected or [])
 
 
-def hash_turns(ex: Example, turns: list[Turn], h=None) -> bytes:
-    """8-byte hash of (role, normalised text) pairs."""
-    h = h or hashlib.blake2b(digest_size=8)
-    for t in turns:
-        h.update(t.role.encode("utf-8", "surrogatepass"))
+def turn_digest(ex: Example, turn: Turn) -> bytes:
+    """16-byte hash of one turn's (role, normalised text), computed once per turn."""
+    def make() -> bytes:
+        h = hashlib.blake2b(turn.role.encode("utf-8", "surrogatepass"), digest_size=16)
         h.update(b"\x1f")
-        h.update(normalised(ex, t).encode("utf-8", "surrogatepass"))
-        h.update(b"\x1e")
+        h.update(normalised(ex, turn).encode("utf-8", "surrogatepass"))
+        return h.digest()
+
+    return _memo(ex, ("digest", id(turn)), make)
+
+
+def hash_turns(ex: Example, turns: list[Turn], h=None) -> bytes:
+    """8-byte hash of a sequence of (role, normalised text) pairs: a hash of the turns' digests, so
+    that the row, prompt and response keys hash each turn's text once between them."""
+    h = h or hashlib.blake2b(digest_size=8)
+    h.update(b"".join(turn_digest(ex, t) for t in turns))
+    h.update(b"\x1e")
     return h.digest()
 
 

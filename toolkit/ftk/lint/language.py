@@ -6,8 +6,9 @@ langdetect costs about 2.3 ms a text, far more than every other rule together, s
 - texts with fewer than `min_chars` letters are not judged (langdetect guesses on them);
 - a script that belongs to one language answers at once (kana → ja, hangul → ko, Greek → el …);
 - text dense in English function words, with almost none of French, German, Spanish, Italian,
-  Portuguese or Dutch ones, is English (agreement with langdetect is measured in
-  bench/lint_speed.py and reported in BENCHMARKS.md);
+  Portuguese or Dutch ones, is English; text dense in French, German or Spanish marker words, with
+  almost none of English's or a neighbour's, is that language (agreement with langdetect is
+  measured in bench/lint_scale.py and bench/lint_speed.py and reported in BENCHMARKS.md);
 - answers are cached by cleaned text, so repeated texts are judged once.
 Everything else goes to langdetect, seeded so runs are repeatable; an answer it gives with less
 than 80% probability counts as undetermined.
@@ -54,6 +55,24 @@ _OTHER = frozenset(
     "het een van en dat niet op zijn voor met "
     "os um não da em uma com mais".split()
 )
+# Words that each mark one of the Latin-script languages langdetect most often sees besides English
+# (none is an English word, none is in two of the lists). A text dense in one list's words, with
+# almost none of English's or another list's, is that language; agreement with langdetect is
+# measured in bench/lint_scale.py and bench/lint_speed.py.
+_MARKERS = {
+    "fr": frozenset("le les et est une des du qui pour dans pas sur au aux cette sont avec je vous nous elle "
+                    "où très être avoir fait ils leur bien peut tout sans aussi ces votre ai suis mon ma mes été ont déjà".split()),
+    "de": frozenset("der die das und ist nicht mit ein eine den von sie ich auf dem sich auch wir sind wie "
+                    "für oder aber noch nur werden kann nach bei einen wird haben hat bin habe mein meine dafür diesem bitte "
+                    "mir mich dich einem".split()),
+    "es": frozenset("el los las y una por con para del lo como más pero muy este esta son hay puede "
+                    "tiene sus también cuando todo sobre entre hasta mi soy tengo estoy años".split()),
+}
+# Vetoes: the neighbours the three would be confused with (it, pt, nl, ca).
+_NEIGHBOURS = frozenset("il di che non per sono della gli nel alla questo anche molto essere "
+                        "não uma com são isso você ela também muito seu sua "
+                        "het een van en dat niet op zijn voor met ook naar maar wordt "
+                        "els amb és però aquest aquesta més molt".split())
 MAX_CHARS = 400
 MIN_PROBABILITY = 0.8
 CACHE_SIZE = 200_000
@@ -86,20 +105,23 @@ class LanguageDetector:
         DetectorFactory.seed = 0
         init_factory()  # loads the 55 profiles once (≈ 1 s), not on the first row
         self.min_chars = min_chars
-        self.cache: dict[str, str | None] = {}
-        self.calls = {"langdetect": 0, "script": 0, "english": 0, "short": 0, "cache": 0}
+        self.cache: dict[int, str | None] = {}
+        self.calls = {"langdetect": 0, "script": 0, "english": 0, "marker": 0, "short": 0, "cache": 0}
 
     def detect(self, text: str) -> str | None:
         """ISO 639-1 code (langdetect's, e.g. 'en', 'zh-cn'), or None when it cannot be told."""
         text = clean_text(text)
-        hit = self.cache.get(text, False)
+        # Keyed by the text's hash, not the text: 200,000 entries then hold ~20 MB, not ~100 MB. (Two
+        # different texts would have to share a 64-bit hash for an answer to be wrong.)
+        key = hash(text)
+        hit = self.cache.get(key, False)
         if hit is not False:
             self.calls["cache"] += 1
             return hit
         lang = self._detect(text)
         if len(self.cache) >= CACHE_SIZE:
             self.cache.clear()
-        self.cache[text] = lang
+        self.cache[key] = lang
         return lang
 
     def _detect(self, text: str) -> str | None:
@@ -120,7 +142,23 @@ class LanguageDetector:
             if english * 5 >= len(words) and other * 50 <= len(words):
                 self.calls["english"] += 1
                 return "en"
+        if len(words) >= 20 and english * 10 <= len(words):
+            lang = self._marked(words)
+            if lang is not None:
+                self.calls["marker"] += 1
+                return lang
         return self.langdetect(text)
+
+    @staticmethod
+    def _marked(words: list[str]) -> str | None:
+        """fr, de or es when a sixth of the words mark that language, and other languages' markers are
+        at most a quarter as many."""
+        counts = {lang: sum(map(marks.__contains__, words)) for lang, marks in _MARKERS.items()}
+        top = max(counts, key=counts.get)
+        rest = sum(counts.values()) - counts[top] + sum(map(_NEIGHBOURS.__contains__, words))
+        if counts[top] * 6 >= len(words) and rest * 4 <= counts[top]:
+            return top
+        return None
 
     def langdetect(self, text: str) -> str | None:
         from langdetect import detect_langs

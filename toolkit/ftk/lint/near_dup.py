@@ -181,18 +181,29 @@ class UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)  # the earliest row is the root: the representative
 
 
-@lru_cache(maxsize=16)  # datasketch's optimiser integrates numerically: ~70 ms a call
+@lru_cache(maxsize=16)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows per band) for the threshold, from datasketch's own optimiser.
+    """(bands, rows per band) for the threshold: datasketch's optimiser (`datasketch.lsh._optimal_param`,
+    which integrates each (b, r) numerically, ~70 ms to 4 s a call), vectorised over every (b, r)
+    at once (tested equal to datasketch's).
 
     Missed pairs weigh 19x more than false candidates: every candidate is verified on the full
     signature, so a false one costs a comparison, a missed one costs recall. At 0.8 and 128
     permutations this gives 16 bands of 8: a pair at J = 0.8 is a candidate 95% of the time (the
     even weighting datasketch defaults to gives 9 x 13, and 40%).
     """
-    from datasketch.lsh import _optimal_param
+    fp_weight, fn_weight = 0.05, 0.95
+    pairs = np.array([(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)], dtype=float)
+    b, r = pairs[:, :1], pairs[:, 1:]
 
-    return _optimal_param(threshold, num_perm, 0.05, 0.95)
+    def integral(lo: float, hi: float, f) -> np.ndarray:
+        s = np.linspace(lo, hi, 2001)[None, :]
+        return np.trapezoid(f(s), s, axis=1)
+
+    candidate = lambda s: 1 - (1 - s ** r) ** b  # noqa: E731  (P[a pair at similarity s shares a band])
+    error = fp_weight * integral(0.0, threshold, candidate) + fn_weight * integral(threshold, 1.0, lambda s: 1 - candidate(s))
+    best = int(np.argmin(error))  # the first minimum, in datasketch's (b, r) order
+    return int(pairs[best, 0]), int(pairs[best, 1])
 
 
 _BAND_MULT = np.random.RandomState(7).randint(1, 2**62, size=256, dtype=np.int64).astype(np.uint64) | np.uint64(1)

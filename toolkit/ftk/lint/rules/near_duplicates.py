@@ -12,7 +12,7 @@ import numpy as np
 
 from ftk.data.formats import Example, Format, Turn, normalise
 from ftk.data.reader import read_some
-from ftk.lint.features import hash_turns, row_key, shingle_sets, shingles_of, turn_shingles, whole
+from ftk.lint.features import hash_turns, prepare, row_key, shingle_sets, shingles_of, turn_shingles, whole
 from ftk.lint.near_dup import NearDuplicateIndex, boilerplate_of, clusters
 from ftk.lint.registry import (
     DatasetRule,
@@ -169,21 +169,23 @@ class NearDuplicates(DatasetRule):
             for i in (a, b):
                 loc = self.locs[i]
                 by_path.setdefault(loc.path, {})[loc.line] = i
-        out = {}
+        found: list[tuple[int, Example]] = []
         for path, lines in by_path.items():
             for line, rec in read_some(path, set(lines)).items():
                 obj = rec.value if rec.parsed and isinstance(rec.value, dict) else None
                 example = normalise(obj, self.formats[path])[0] if obj is not None else None
-                if example is None:
-                    continue  # the file changed under us: leave the pair unverified
-                if not prompt:
-                    out[lines[line]] = (index.without_boilerplate(shingles_of(example, whole(example))), None)
-                    continue
-                asked = self.asked(example)
-                if asked is not None:
-                    response = example.prompt_and_response()[1]
-                    out[lines[line]] = (index.without_boilerplate(shingles_of(example, asked)),
-                                        turn_shingles(example, response))
+                if example is not None:  # else the file changed under us: leave the pair unverified
+                    found.append((lines[line], example))
+        prepare([ex for _, ex in found])  # hash every reloaded row's turns in one batch
+        out = {}
+        for row, example in found:
+            if not prompt:
+                out[row] = (index.without_boilerplate(shingles_of(example, whole(example))), None)
+                continue
+            asked = self.asked(example)
+            if asked is not None:
+                response = example.prompt_and_response()[1]
+                out[row] = (index.without_boilerplate(shingles_of(example, asked)), turn_shingles(example, response))
         return out
 
     def _near_duplicates(self, pairs, shingle_sets) -> Iterator[Finding]:

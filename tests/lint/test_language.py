@@ -1,0 +1,64 @@
+"""The language detector's fast paths give langdetect's answer (or none), never another one."""
+
+import json
+from pathlib import Path
+
+import pytest
+from langdetect import DetectorFactory, detect
+from langdetect.lang_detect_exception import LangDetectException
+
+from ftk.data.formats import detect_format, normalise
+from ftk.lint.language import LanguageDetector, clean_text, count_letters
+
+CASES = Path(__file__).resolve().parent.parent / "cases" / "FTK601"
+
+FRENCH = ("Bonjour, je voudrais savoir comment préparer une bonne tarte aux pommes pour le dîner de ce soir. "
+          "J'ai déjà essayé deux fois, mais la pâte est toujours trop dure et les pommes ne sont pas assez cuites. "
+          "Est-ce que vous avez des conseils simples pour moi ?")
+GERMAN = ("Ich habe eine Frage zu meinem Garten. Die Tomaten sind in diesem Jahr sehr klein geblieben, obwohl ich "
+          "sie jeden Tag gegossen habe. Kannst du mir sagen, was ich falsch mache und wie ich es besser machen kann?")
+SPANISH = ("Hola, tengo una pregunta sobre mi viaje a Madrid. Quiero visitar los museos más importantes de la ciudad, "
+           "pero no tengo mucho tiempo. ¿Cuáles son los que no me puedo perder y cuánto cuesta la entrada?")
+
+
+def _langdetect(text: str) -> str | None:
+    DetectorFactory.seed = 0
+    try:
+        return detect(clean_text(text))
+    except LangDetectException:
+        return None
+
+
+def _case_texts() -> list[str]:
+    texts = []
+    for path in sorted(CASES.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            example = normalise(row, detect_format(row))[0]
+            if example is not None:
+                texts.append("\n".join(t.content for t in example.all_turns() if t.role in ("user", "assistant")))
+    return texts
+
+
+@pytest.mark.parametrize("text, lang", [(FRENCH, "fr"), (GERMAN, "de"), (SPANISH, "es")])
+def test_marker_fast_path_answers_as_langdetect(text, lang):
+    det = LanguageDetector()
+    assert det.detect(text) == lang == _langdetect(text)
+    assert det.calls["marker"] == 1 and det.calls["langdetect"] == 0
+
+
+def test_every_fast_answer_is_langdetects():
+    det = LanguageDetector()
+    texts = _case_texts() + [FRENCH, GERMAN, SPANISH]
+    for text in texts:
+        ours = det.detect(text)
+        assert ours is None or ours == _langdetect(text), text
+    assert det.calls["english"] + det.calls["marker"] + det.calls["script"] > 0
+
+
+def test_letter_count_matches_the_regex():
+    import re
+
+    letter = re.compile(r"[^\W\d_]")
+    for text in ("Hello, world 123_x", "abc\tDEF", "", "naïve café", "a_b_c 42"):
+        assert count_letters(text) == len(letter.findall(text))
