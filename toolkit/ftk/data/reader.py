@@ -145,15 +145,19 @@ def parse_line(path: str, line: int, raw: bytes) -> Record:
 def read_some(path: str | Path, wanted: set[int]) -> dict[int, Record]:
     """The records of the given lines only. For JSON Lines the other lines are skipped unparsed,
     so a rule can go back for a few rows it needs in full without a second full parse."""
+    return {rec.line: rec for rec in iter_some(path, wanted)}
+
+
+def iter_some(path: str | Path, wanted: set[int]) -> Iterator[Record]:
+    """read_some, one record at a time, in file order (memory: one record, whatever `wanted` holds)."""
     p = Path(path)
     if p.suffix.lower() in JSONL_SUFFIXES:
-        out = {}
         with p.open("rb") as f:
             for line, raw in enumerate(f, 1):
                 if line in wanted:
-                    out[line] = parse_line(str(p), line, raw.rstrip(b"\n"))
-        return out
-    return {rec.line: rec for rec in read_records(p) if rec.line in wanted}
+                    yield parse_line(str(p), line, raw.rstrip(b"\n"))
+        return
+    yield from (rec for rec in read_records(p) if rec.line in wanted)
 
 
 def _read_jsonl(p: Path) -> Iterator[Record]:

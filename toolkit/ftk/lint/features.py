@@ -22,10 +22,21 @@ _DROP_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20
 LEAK_NGRAM = 13  # lm-evaluation-harness's decontamination n-gram
 
 
+_ASCII_NOT_CONTROL = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+
+
+def ascii_has_control(s: str) -> bool:
+    """Whether an ASCII string holds a control character other than tab, newline and carriage
+    return (bytes.translate deletes the rest in one C loop: 3x cheaper than a regex scan)."""
+    return bool(s.encode("ascii").translate(None, _ASCII_NOT_CONTROL))
+
+
 def normalise_for_match(s: str) -> str:
-    if not s.isascii():
-        s = unicodedata.normalize("NFC", s)
-    return " ".join(s.translate(_DROP_CONTROL).split()).casefold()
+    if s.isascii():
+        if ascii_has_control(s):  # rare
+            s = s.translate(_DROP_CONTROL)
+        return " ".join(s.split()).lower()  # casefold() is lower() on ASCII
+    return " ".join(unicodedata.normalize("NFC", s).translate(_DROP_CONTROL).split()).casefold()
 
 
 def _memo(ex: Example, key, make):

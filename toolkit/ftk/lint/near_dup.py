@@ -45,6 +45,7 @@ _WORD_BYTE[0x80:] = True
 _P = np.uint64(0x100000001B3)  # odd: invertible mod 2^64
 _P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
 _WORD_MIX = np.uint64(0x9E3779B97F4A7C15)
+MIN_POWER_TABLE = 4 << 20  # bytes of text: more than a 2 MiB chunk of JSON holds
 _powers: list[np.ndarray] = [np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)]
 
 
@@ -99,7 +100,9 @@ def text_features(texts: list[str], salts: list[int]) -> tuple[list[np.ndarray],
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     # Which text each word is in: texts are separated by NUL bytes (normalisation removed any others).
     text_of_word = np.searchsorted(np.flatnonzero(data == 0), starts)
-    pw, pw_inv = _power_tables(len(data) + 1)
+    # Sized for a whole chunk at once: the main process grows them while rules prepare (before the
+    # workers fork), so workers share one copy instead of each building its own.
+    pw, pw_inv = _power_tables(max(len(data) + 1, MIN_POWER_TABLE))
     prefix = np.zeros(len(data) + 1, dtype=np.uint64)
     np.cumsum(data.astype(np.uint64) * pw[:len(data)], out=prefix[1:])
     word_hash = (((prefix[ends] - prefix[starts]) * pw_inv[starts] + (ends - starts).astype(np.uint64))
@@ -314,8 +317,6 @@ class NearDuplicateIndex:
         self.pending: list[tuple[int, np.ndarray]] = []
         self.ids: list[np.ndarray] = []  # per batch: row ids
         self.sigs: list[np.ndarray] = []  # per batch: signatures
-        self.signature_of: np.ndarray | None = None
-        self.position: dict[int, int] = {}
 
     def add(self, row_id: int, shingle_hashes: np.ndarray) -> None:
         self.pending.append((row_id, shingle_hashes))
@@ -356,9 +357,9 @@ class NearDuplicateIndex:
             return []
         ids, sigs = np.concatenate(self.ids), np.concatenate(self.sigs)
         self.ids, self.sigs = [ids], [sigs]
-        self.signature_of, self.position = sigs, {int(r): i for i, r in enumerate(ids)}
         keys = band_keys(sigs, self.bands, self.band_rows)
-        cand = []
+        cut = self.threshold - margin
+        found = []  # per band: the candidate pairs that pass the estimate, as (later << 32 | earlier)
         for band in range(self.bands):
             order = np.argsort(keys[:, band], kind="stable")  # stable: rows stay in input order
             k = keys[order, band]
@@ -369,27 +370,25 @@ class NearDuplicateIndex:
             later, earlier = order[1:][same], order[:-1][same]
             run_start = np.maximum.accumulate(np.where(np.concatenate(([True], ~same)), np.arange(len(k)), 0))
             first = order[run_start[1:][same]]
-            cand.append(np.stack([later, earlier], axis=1))
-            cand.append(np.stack([later, first], axis=1))
-        if not cand:
+            a = np.concatenate((later, later))
+            b = np.concatenate((earlier, first))
+            keep = a != b
+            a, b = a[keep], b[keep]
+            passing = np.empty(len(a), dtype=bool)
+            for start in range(0, len(a), 65536):  # bounded temporaries
+                sa, sb = sigs[a[start:start + 65536]], sigs[b[start:start + 65536]]
+                passing[start:start + 65536] = estimate((sa == sb).mean(axis=1)) >= cut
+            found.append((a[passing].astype(np.uint64) << np.uint64(32)) | b[passing].astype(np.uint64))
+        codes = sorted_unique(np.concatenate(found)) if found else np.empty(0, dtype=np.uint64)
+        if not codes.size:
             return []
-        pairs = np.unique(np.concatenate(cand), axis=0)
-        pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-        sims = np.empty(len(pairs))
-        for start in range(0, len(pairs), 65536):
-            a, b = pairs[start:start + 65536, 0], pairs[start:start + 65536, 1]
-            sims[start:start + 65536] = estimate((sigs[a] == sigs[b]).mean(axis=1))
-        ok = sims >= self.threshold - margin
-        return [(int(ids[a]), int(ids[b]), float(s)) for (a, b), s in zip(pairs[ok], sims[ok])]
+        a, b = (codes >> np.uint64(32)).astype(np.int64), (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        sims = np.concatenate([estimate((sigs[a[i:i + 65536]] == sigs[b[i:i + 65536]]).mean(axis=1))
+                               for i in range(0, len(a), 65536)])
+        return list(zip(ids[a].tolist(), ids[b].tolist(), sims.tolist()))
 
     def without_boilerplate(self, shingle_hashes: np.ndarray) -> np.ndarray:
         return drop_boilerplate(shingle_hashes, self.boilerplate)
-
-    def similarity(self, a: int, b: int) -> float | None:
-        pa, pb = self.position.get(a), self.position.get(b)
-        if pa is None or pb is None:
-            return None
-        return float(estimate(np.count_nonzero(self.signature_of[pa] == self.signature_of[pb]) / self.num_perm))
 
 
 def clusters(pairs: list[tuple[int, int, float]], skip: Callable[[int, int], bool] | None = None) -> dict[int, list[int]]:

@@ -5,6 +5,7 @@ import re
 import unicodedata
 
 from ftk.data.formats import Example
+from ftk.lint.features import ascii_has_control
 from ftk.lint.registry import Fix, Options, Severity, row_rule
 
 # UTF-8 bytes decoded as Windows-1252/Latin-1 and re-encoded: "é" -> "Ã©", "’" -> "â€™".
@@ -16,13 +17,10 @@ MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u01
                       r"|Â[\u00a0-\u00bf]")
 # C0/C1 controls except tab, newline and carriage return; also the Unicode non-characters.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-_ASCII_NOT_CONTROL = bytes(range(0x20, 0x7F)) + b"\t\n\r"  # what is left after deleting these is CONTROL's
 
 
 def has_control(text: str) -> bool:
-    if text.isascii():  # bytes.translate is a C loop, 3x cheaper than the regex scan
-        return bool(text.encode("ascii").translate(None, _ASCII_NOT_CONTROL))
-    return CONTROL.search(text) is not None
+    return ascii_has_control(text) if text.isascii() else CONTROL.search(text) is not None
 # Chat-template markers of the families ftk trains. `<s>`/`</s>` are left out: they are also HTML.
 TEMPLATE_TOKENS = re.compile(
     r"<\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|begin_of_text|end_of_text|endoftext"

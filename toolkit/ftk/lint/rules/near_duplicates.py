@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ftk.data.formats import Example, Format, Turn, normalise
-from ftk.data.reader import read_some
+from ftk.data.reader import iter_some
 from ftk.lint.features import hash_turns, prepare, row_key, shingle_sets, shingles_of, turn_shingles, whole
 from ftk.lint.near_dup import NearDuplicateIndex, boilerplate_of, clusters
 from ftk.lint.registry import (
@@ -26,6 +26,7 @@ from ftk.lint.registry import (
 )
 from ftk.lint.rules.duplicates import key_int, list_lines
 
+RELOAD_BATCH = 2048  # re-read rows hashed together
 VERIFY_MARGIN = 0.1  # candidates estimated this far below the threshold are still checked exactly
 RESPONSE_DISSIMILAR = 0.5
 # Prompts must be closer than rows: in a short question one changed word is often the whole point
@@ -169,16 +170,25 @@ class NearDuplicates(DatasetRule):
             for i in (a, b):
                 loc = self.locs[i]
                 by_path.setdefault(loc.path, {})[loc.line] = i
-        found: list[tuple[int, Example]] = []
+        out: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         for path, lines in by_path.items():
-            for line, rec in read_some(path, set(lines)).items():
+            batch: list[tuple[int, Example]] = []
+            for rec in iter_some(path, set(lines)):
                 obj = rec.value if rec.parsed and isinstance(rec.value, dict) else None
                 example = normalise(obj, self.formats[path])[0] if obj is not None else None
                 if example is not None:  # else the file changed under us: leave the pair unverified
-                    found.append((lines[line], example))
-        prepare([ex for _, ex in found])  # hash every reloaded row's turns in one batch
-        out = {}
-        for row, example in found:
+                    batch.append((lines[rec.line], example))
+                if len(batch) >= RELOAD_BATCH:
+                    self._shingle_batch(batch, index, prompt, out)
+                    batch = []
+            self._shingle_batch(batch, index, prompt, out)
+        return out
+
+    def _shingle_batch(self, batch: list[tuple[int, Example]], index: NearDuplicateIndex, prompt: bool,
+                       out: dict[int, tuple[np.ndarray, np.ndarray | None]]) -> None:
+        """Shingles of a batch of re-read rows (hashed together); only the arrays are kept."""
+        prepare([ex for _, ex in batch])
+        for row, example in batch:
             if not prompt:
                 out[row] = (index.without_boilerplate(shingles_of(example, whole(example))), None)
                 continue
@@ -186,7 +196,6 @@ class NearDuplicates(DatasetRule):
             if asked is not None:
                 response = example.prompt_and_response()[1]
                 out[row] = (index.without_boilerplate(shingles_of(example, asked)), turn_shingles(example, response))
-        return out
 
     def _near_duplicates(self, pairs, shingle_sets) -> Iterator[Finding]:
         row_keys = self.row_keys[0]
