@@ -14,9 +14,9 @@ Sides, each in a fresh process, interleaved round by round (ftk-hf, ftk-unsloth,
   them SFTTrainer fails on CPU with "'NoneType' object has no attribute 'apply'").
 
 Both train one epoch over the same rows (ftk's train split, written to bench/out/train_vs_trl/),
-no evaluation, no checkpoints. Measured in the child from the trainer's own events: the time of each
-optimizer step (from one `on_step_end` to the next, so batch collation is included; the first step
-from `on_train_begin`), and of every batch the model saw, its non-pad tokens (attention_mask ones)
+no evaluation, no checkpoints. Measured in the child from the trainer's own events: the wall and CPU time
+(process, all threads) of each optimizer step (from one `on_step_end` to the next, so batch collation
+is included; the first step from `on_train_begin`), and of every batch the model saw, its non-pad tokens (attention_mask ones)
 and its padded size (rows x longest). tokens/s counts non-pad tokens.
 """
 
@@ -92,13 +92,14 @@ def _clock():
 
     class StepClock(TrainerCallback):
         def __init__(self):
-            self.times, self.losses = [], []
+            self.times, self.cpu, self.losses = [], [], []
 
         def on_train_begin(self, args, state, control, **kwargs):
-            self.times = [time.perf_counter()]
+            self.times, self.cpu = [time.perf_counter()], [time.process_time()]
 
         def on_step_end(self, args, state, control, **kwargs):
             self.times.append(time.perf_counter())
+            self.cpu.append(time.process_time())
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
@@ -137,8 +138,9 @@ def child(side: str, cfg_path: Path, result: Path) -> None:
                             recipe["max_length"], eval_split=0.0, seed=recipe["train"]["seed"])
         train(recipe, out_dir, data=data, echo=lambda *a, **k: None, backend=side.split("-")[1], callbacks=[clock])
     steps = [b - a for a, b in zip(clock.times, clock.times[1:])]
+    cpu = [b - a for a, b in zip(clock.cpu, clock.cpu[1:])]
     result.write_text(json.dumps({
-        "side": side, "steps": len(steps), "step_s": steps, "batches": batches, "losses": clock.losses,
+        "side": side, "steps": len(steps), "step_s": steps, "cpu_s": cpu, "batches": batches, "losses": clock.losses,
         "total_s": time.perf_counter() - start, "threads": torch.get_num_threads(),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
@@ -181,11 +183,13 @@ def prepare(args) -> dict:
 
 def summarise(runs: list[dict]) -> dict:
     step_s = [sum(r["step_s"]) / r["steps"] for r in runs]  # per run: epoch time / steps
+    cpu_s = [sum(r["cpu_s"]) / r["steps"] for r in runs]  # CPU time of the process, all threads
     tokens = [sum(n for n, _ in r["batches"]) for r in runs]
     slots = [sum(s for _, s in r["batches"]) for r in runs]
     shares = [n / s for r in runs for n, s in r["batches"]]
     return {"runs": len(runs), "steps": runs[0]["steps"], "s_step": statistics.median(step_s),
             "s_step_all": step_s, "median_step_s": statistics.median(statistics.median(r["step_s"]) for r in runs),
+            "cpu_step": statistics.median(cpu_s), "cpu_step_all": cpu_s,
             "tok_s": statistics.median(t / sum(r["step_s"]) for t, r in zip(tokens, runs)),
             "tokens": tokens[0], "slots": slots[0], "nonpad_share": tokens[0] / slots[0],
             "min_batch_share": min(shares), "median_batch_share": statistics.median(shares),
@@ -195,14 +199,15 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def table(summary: dict[str, dict], base: str) -> str:
-    lines = ["| side | runs | steps | s/step (epoch / steps) | median step s | non-pad tokens/s | vs trl | "
-             "non-pad share (all batches) | worst batch | peak RSS MiB |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| side | runs | steps | s/step (epoch / steps) | median step s | non-pad tokens/s | s/step vs trl | "
+             "CPU s/step | CPU vs trl | non-pad share (all batches) | worst batch | peak RSS MiB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for side, s in summary.items():
         ratio = s["s_step"] / summary[base]["s_step"] if base in summary else float("nan")
+        cpu_ratio = s["cpu_step"] / summary[base]["cpu_step"] if base in summary else float("nan")
         lines.append(f"| {side} | {s['runs']} | {s['steps']} | {s['s_step']:.3f} | {s['median_step_s']:.3f} | "
-                     f"{s['tok_s']:,.0f} | {ratio:.2f}x | {s['nonpad_share']:.1%} | {s['min_batch_share']:.1%} | "
-                     f"{s['peak_rss_mib']:,.0f} |")
+                     f"{s['tok_s']:,.0f} | {ratio:.2f}x | {s['cpu_step']:.3f} | {cpu_ratio:.2f}x | "
+                     f"{s['nonpad_share']:.1%} | {s['min_batch_share']:.1%} | {s['peak_rss_mib']:,.0f} |")
     return "\n".join(lines)
 
 
@@ -244,7 +249,8 @@ def main() -> None:
             load.append(os.getloadavg()[0])
             share = sum(n for n, _ in r["batches"]) / max(sum(s for _, s in r["batches"]), 1)
             print(f"round {rnd + 1} {side:12s} {r['steps']} steps  {sum(r['step_s']) / r['steps']:.3f} s/step  "
-                  f"median {statistics.median(r['step_s']):.3f}  non-pad {share:.1%}  load {load[-1]:.2f}", flush=True)
+                  f"median {statistics.median(r['step_s']):.3f}  CPU {sum(r['cpu_s']) / r['steps']:.3f} s/step  "
+                  f"non-pad {share:.1%}  load {load[-1]:.2f}", flush=True)
     summary = {s: summarise(rs) for s, rs in runs.items()}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     head = (f"{date.today()}, commit {commit}, model {args.model} ({cfg['model_path']}), {cfg['rows']} rows, "
@@ -253,7 +259,8 @@ def main() -> None:
     text = table(summary, "trl")
     print(f"\n{head}\n\n{text}")
     for side, s in summary.items():
-        print(f"{side}: s/step per run {', '.join(f'{x:.3f}' for x in s['s_step_all'])}; loss {s['first_loss']} -> "
+        print(f"{side}: s/step per run {', '.join(f'{x:.3f}' for x in s['s_step_all'])}; CPU s/step per run "
+              f"{', '.join(f'{x:.3f}' for x in s['cpu_step_all'])}; loss {s['first_loss']} -> "
               f"{s['last_loss']}; tokens {s['tokens']:,} of {s['slots']:,} padded")
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
