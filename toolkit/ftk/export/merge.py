@@ -64,9 +64,9 @@ def merge(run: RunInfo, out_dir: Path, base: str | None = None) -> Path:
     exist). `base` overrides the recipe's model (e.g. the 16-bit weights of a 4-bit training base)."""
     import torch
     from peft import PeftModel
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM
 
-    from ftk.train.models import model_dir
+    from ftk.train.models import hf_tokenizer, model_dir
 
     base_dir = model_dir(base or run.cfg["model"])
     config = AutoConfig.from_pretrained(base_dir)
@@ -78,7 +78,7 @@ def merge(run: RunInfo, out_dir: Path, base: str | None = None) -> Path:
     dtype = torch.bfloat16 if getattr(config, "dtype", None) in (torch.bfloat16, "bfloat16") else torch.float16
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     model = PeftModel.from_pretrained(model, str(run.adapter)).merge_and_unload()
-    tok = AutoTokenizer.from_pretrained(str(run.adapter))
+    tok = hf_tokenizer(str(run.adapter))
     tok.chat_template = training_template(tok, run.fmt)
     # Generation stops at the end-of-turn marker (and EOS): written where HF and the converter read it.
     eot = tok.convert_tokens_to_ids(run.fmt.end_of_turn)

@@ -250,9 +250,11 @@ def _prompt_part(conv: list[dict]) -> list[dict]:
 def reference(run: RunInfo, merged_dir: Path):
     """The HF side: the run's tokenizer with the training template, and the merged model in fp32."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    tok = AutoTokenizer.from_pretrained(str(run.adapter))
+    from ftk.train.models import hf_tokenizer
+
+    tok = hf_tokenizer(str(run.adapter))
     tok.chat_template = training_template(tok, run.fmt)
     tok.pad_token = run.fmt.pad_token
     model = AutoModelForCausalLM.from_pretrained(str(merged_dir), dtype=torch.float32).eval()

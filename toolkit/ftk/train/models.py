@@ -22,12 +22,26 @@ def tokenizer_path(spec: str, recipe_dir: Path | None = None) -> str:
     return spec  # a directory or a model id
 
 
+def hf_tokenizer(path: str):
+    """A transformers tokenizer that tokenises exactly as the directory's tokenizer.json does.
+
+    transformers 5's AutoTokenizer rebuilds the pipeline from the tokenizer class and drops steps
+    the file has: SmolLM2's individual-digit pre-tokenizer (so "a\n\n1." splits its newlines
+    differently) and a Phi-3 normaliser detail. llama.cpp follows the file, so training must too.
+    PreTrainedTokenizerFast loads the file as it is (and keeps the template and special tokens);
+    SentencePiece-only directories (Mistral) still go through AutoTokenizer's conversion.
+    """
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    if (Path(path) / "tokenizer.json").is_file():
+        return PreTrainedTokenizerFast.from_pretrained(path)
+    return AutoTokenizer.from_pretrained(path)
+
+
 def load_tokenizer(spec: str, fmt: ChatFormat, recipe_dir: Path | None = None):
     """The tokenizer, with the family's pad token set (never EOS or end-of-turn)."""
-    from transformers import AutoTokenizer
-
     try:
-        tok = AutoTokenizer.from_pretrained(tokenizer_path(spec, recipe_dir))
+        tok = hf_tokenizer(tokenizer_path(spec, recipe_dir))
     except Exception as exc:
         raise ConfigError(f"tokenizer '{spec}': cannot load ({type(exc).__name__}: {exc})") from exc
     pad_id = tok.convert_tokens_to_ids(fmt.pad_token)
