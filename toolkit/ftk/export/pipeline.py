@@ -18,7 +18,7 @@ from ftk.export.merge import load_run, merge, parameter_count
 from ftk.export.modelfile import modelfile
 from ftk.export.verify import FileReport, reference, texts_for_tokenizer, verify_file
 
-VERIFY_CONVERSATIONS = 6
+VERIFY_CONVERSATIONS = 4
 
 
 @dataclass
@@ -72,7 +72,7 @@ def verify_conversations(run, tok, n: int = VERIFY_CONVERSATIONS) -> tuple[list[
         [{"role": "system", "content": "You answer briefly."}, {"role": "user", "content": "Name a prime number."},
          {"role": "assistant", "content": "Seven."}],
     ]
-    return (convs + fixed)[:n], everything + fixed
+    return convs[: max(0, n - len(fixed))] + fixed, everything + fixed  # fixed ones: a system prompt is always tried
 
 
 def export(run_dir: Path, quants: list[str], out_dir: Path | None = None, force: bool = False, base: str | None = None,
