@@ -109,3 +109,21 @@ def test_json_report_does_not_depend_on_jobs(chat):
         d["stats"]["language"].pop("detector_calls")
         reports.append(json.dumps(d, sort_keys=True))
     assert reports[0] == reports[1]
+
+
+def test_cli_jobs_option_gives_the_same_report(chat, tmp_path):
+    from click.testing import CliRunner
+
+    from ftk.cli import main
+
+    path, _ = chat
+    reports = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"r{jobs}.json"
+        r = CliRunner().invoke(main, ["lint", str(path), "--jobs", jobs, "--output-format", "json", "-o", str(out),
+                                      "--select", "FTK0,FTK1,FTK2,FTK5"])
+        assert r.exit_code == 1, r.output
+        d = json.loads(out.read_text())
+        d["summary"].pop("seconds")
+        reports.append(d)
+    assert reports[0] == reports[1] and reports[0]["summary"]["by_rule"]["FTK201"] > 0
