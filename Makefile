@@ -25,13 +25,19 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --no-deps unsloth==2026.10.9 unsloth-zoo==2026.10.9
 	rm -f .venv/.installed-* && touch $@
 
-# The main job on the built-in default: lint the dirty sample (every planted defect reported,
-# exit 1 expected; out/report.html for a browser), write a cleaned copy, and lint the copy (no
-# errors left).
+# The main job on the built-in default, the whole product on a machine without a GPU:
+# 1. lint the dirty sample (every planted defect reported, exit 1 expected; out/report.html),
+#    write a cleaned copy and lint it (no errors left);
+# 2. fine-tune SmolLM2-135M with LoRA on the clean sample (CPU, a few minutes);
+# 3. export it: merge, GGUF f16 + q4_k_m, Ollama Modelfile, verified with llama.cpp (exit 1 if not);
+# 4. one chat answer from the q4_k_m GGUF through llama.cpp.
 demo: install
-	@mkdir -p out
+	@mkdir -p out && rm -rf out/smollm2-lora
 	$(FTK) lint sample_data/dirty_chat.jsonl --fix out/dirty_chat.fixed.jsonl --html out/report.html; test $$? -eq 1
 	$(FTK) lint out/dirty_chat.fixed.jsonl
+	$(FTK) run recipes/smollm2-lora.py --out out/smollm2-lora
+	$(FTK) export out/smollm2-lora --quant f16,q4_k_m
+	$(FTK) chat out/smollm2-lora/export/smollm2-lora-q4_k_m.gguf -p "How do I list the files in a directory, biggest first?"
 
 test: install
 	$(PY) -m pytest -q
