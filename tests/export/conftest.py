@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.conftest import write_jsonl
 
 from ftk.train.families import FAMILIES
-from tests.conftest import write_jsonl
 
 CONVERSATIONS = [
     [{"role": "user", "content": "What colour is the sky?"}, {"role": "assistant", "content": "Blue."}],

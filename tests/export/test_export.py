@@ -5,9 +5,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from tests.export.conftest import llama_cpp_or_skip
 
 from ftk.cli import main
-from tests.export.conftest import llama_cpp_or_skip
 
 
 def export(*args):
@@ -67,7 +67,7 @@ def test_a_broken_template_fails_verification(run_copy, tmp_path, monkeypatch):
 
     real_merge = merge_mod.merge
 
-    def merge_with_broken_template(run, out_dir, base=None):
+    def merge_with_broken_template(run, out_dir, base=None, trust_remote_code=False):
         out = real_merge(run, out_dir, base)
         cfg = out / "tokenizer_config.json"
         template = out / "chat_template.jinja"
@@ -112,6 +112,30 @@ def test_a_wrong_eos_fails_verification(run_copy, tmp_path):
 def test_usage_errors(tiny_run, args, message):
     r = export(tiny_run, *args)
     assert r.exit_code == 2 and message in r.output
+
+
+def test_every_quant_type_and_a_llama_cpp_checkout(tiny_run, tmp_path):
+    """--llama-cpp DIR runs DIR/convert_hf_to_gguf.py with DIR/gguf-py, as in a llama.cpp checkout."""
+    llama_cpp_or_skip()
+    from ftk.export.llama_cpp import converter_dir
+
+    src = converter_dir()
+    checkout = tmp_path / "llama.cpp"
+    (checkout / "gguf-py").mkdir(parents=True)
+    for name in ("convert_hf_to_gguf.py", "conversion"):
+        (checkout / name).symlink_to(src / name)
+    (checkout / "gguf-py" / "gguf").symlink_to(src / "gguf")
+    out = tmp_path / "export"
+    r = export(tiny_run, "--out", out, "--llama-cpp", checkout, "--no-verify", "--quant", "bf16,q5_k_m,q6_k,q4_0")
+    assert r.exit_code == 0, r.output
+    assert "llama.cpp/convert_hf_to_gguf.py" in (out / "convert.log").read_text()
+    from gguf import GGUFReader
+
+    file_types = {}
+    for q in ("bf16", "q5_k_m", "q6_k", "q4_0"):
+        f = GGUFReader(str(out / f"run-{q}.gguf")).fields["general.file_type"]
+        file_types[q] = int(f.parts[f.data[0]][0])
+    assert file_types == {"bf16": 32, "q5_k_m": 17, "q6_k": 18, "q4_0": 2}  # llama_ftype values
 
 
 def test_not_a_run_directory(tmp_path):

@@ -2,14 +2,14 @@
 of the family's real chat template (after ftk's adjustments), and its stops hold the end-of-turn token."""
 
 import functools
+
 import pytest
+from tests.conftest import TOKENIZERS as FIXTURES
 
 from ftk.export.gotemplate import GoTemplateError, render
 from ftk.export.modelfile import OLLAMA, modelfile, ollama_render
 from ftk.train.chat import prepare
 from ftk.train.families import FAMILIES
-from tests.conftest import TOKENIZERS as FIXTURES
-
 
 CONVERSATIONS = [
     [{"role": "user", "content": "Hi"}],

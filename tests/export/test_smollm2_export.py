@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.export.conftest import llama_cpp_or_skip
 
 from ftk.cli import main
-from tests.export.conftest import llama_cpp_or_skip
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "recipes" / "smollm2-lora.py"

@@ -348,7 +348,8 @@ def _dry_run_report(cfg: dict, tok, data) -> None:
 @click.option("--llama-cpp", "llama_cpp_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Use this llama.cpp checkout's converter (and llama-quantize) instead of ftk's.")
 @click.option("--no-verify", is_flag=True, help="Skip the llama.cpp verification (not recommended).")
-def export(run_dir, quants, out_dir, force, base, llama_cpp_dir, no_verify):
+@click.option("--trust-remote-code", is_flag=True, help="Let the base model run its own Python code (off by default).")
+def export(run_dir, quants, out_dir, force, base, llama_cpp_dir, no_verify, trust_remote_code):
     """Merge a run's adapter, write GGUF files and an Ollama Modelfile, and prove with llama.cpp that
     the GGUF tokenises, templates, continues and stops as the trained model does.
 
@@ -361,7 +362,7 @@ def export(run_dir, quants, out_dir, force, base, llama_cpp_dir, no_verify):
     run = load_run(run_dir)
     quants = parse_quants(_split(quants) or list(run.cfg.get("export", {}).get("quant", ["f16", "q4_k_m"])))
     result = run_export(run_dir, quants, out_dir, force=force, base=base, llama_cpp_dir=llama_cpp_dir,
-                        verify=not no_verify, step=_progress_step())
+                        verify=not no_verify, trust_remote_code=trust_remote_code, step=_progress_step())
     _print_export(result)
     if not result.passed:
         click.echo(f"ftk: error: verification failed; the files are kept in {result.out_dir} for inspection", err=True)

@@ -59,9 +59,11 @@ def training_template(tok, fmt: ChatFormat) -> str:
     return MERGE_SYSTEM_PREFIX + template if fmt.merge_system else template
 
 
-def merge(run: RunInfo, out_dir: Path, base: str | None = None) -> Path:
+def merge(run: RunInfo, out_dir: Path, base: str | None = None, trust_remote_code: bool = False) -> Path:
     """Merge run.adapter into its base model and save safetensors + tokenizer in out_dir (which must not
-    exist). `base` overrides the recipe's model (e.g. the 16-bit weights of a 4-bit training base)."""
+    exist). `base` overrides the recipe's model (e.g. the 16-bit weights of a 4-bit training base).
+    Weights are read from safetensors only (a pickle can run code), and a model's own Python code
+    only with `trust_remote_code`."""
     import torch
     from peft import PeftModel
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -69,14 +71,18 @@ def merge(run: RunInfo, out_dir: Path, base: str | None = None) -> Path:
     from ftk.train.models import hf_tokenizer, model_dir
 
     base_dir = model_dir(base or run.cfg["model"])
-    config = AutoConfig.from_pretrained(base_dir)
+    config = AutoConfig.from_pretrained(base_dir, trust_remote_code=trust_remote_code)
     if getattr(config, "quantization_config", None):
         raise UsageError(f"base model {base or run.cfg['model']} is quantised ({config.quantization_config.get('quant_method', '?')}); "
                          "merging needs its 16-bit weights: pass --base with the unquantised model")
     # Keep bf16 bases in bf16; everything else (the fp32 CPU default) is saved as f16, the dtype of
     # the f16 GGUF, so the HF reference and llama.cpp read the same weights.
     dtype = torch.bfloat16 if getattr(config, "dtype", None) in (torch.bfloat16, "bfloat16") else torch.float16
-    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32, use_safetensors=True,
+                                                     trust_remote_code=trust_remote_code)
+    except OSError as exc:  # no model.safetensors: only pickled weights, or nothing
+        raise UsageError(f"base model {base or run.cfg['model']}: no safetensors weights to merge into ({exc})") from exc
     model = PeftModel.from_pretrained(model, str(run.adapter)).merge_and_unload()
     tok = hf_tokenizer(str(run.adapter))
     tok.chat_template = training_template(tok, run.fmt)

@@ -76,7 +76,8 @@ def verify_conversations(run, tok, n: int = VERIFY_CONVERSATIONS) -> tuple[list[
 
 
 def export(run_dir: Path, quants: list[str], out_dir: Path | None = None, force: bool = False, base: str | None = None,
-           llama_cpp_dir: Path | None = None, verify: bool = True, step=None) -> ExportResult:
+           llama_cpp_dir: Path | None = None, verify: bool = True, trust_remote_code: bool = False,
+           step=None) -> ExportResult:
     """The whole export. `step(name)` is a context manager the CLI uses to show progress."""
     step = step or _no_progress
     run = load_run(run_dir)
@@ -97,7 +98,7 @@ def export(run_dir: Path, quants: list[str], out_dir: Path | None = None, force:
         return _Timed(result.seconds, key, step(label))
 
     with timed("merge", "merge the adapter into the base weights"):
-        merged = merge(run, work / "merged", base=base)
+        merged = merge(run, work / "merged", base=base, trust_remote_code=trust_remote_code)
     f16 = work / f"{name}-f16.gguf"
     with timed("f16", "convert to GGUF f16 (llama.cpp's converter)"):
         llama_cpp.convert(merged, f16, "f16", log, llama_cpp_dir)
