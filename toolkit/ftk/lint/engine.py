@@ -131,6 +131,7 @@ class LintResult:
     stats: dict
     selected: set[str]
     seconds: float = 0.0
+    phases: dict = field(default_factory=dict)  # where the time went (seconds), and how many processes
 
     @property
     def rows(self) -> int:
@@ -162,6 +163,7 @@ class LintResult:
                 "findings": {s.label: self.count(s) for s in sorted(Severity, reverse=True)},
                 "by_rule": {code: len(ds) for code, ds in self.by_rule()},
                 "seconds": round(self.seconds, 3),
+                "phases": self.phases,
             },
             "files": [{"path": f.path, "format": f.format.value if f.format else None, "rows": f.rows,
                        "valid_rows": f.valid_rows} for f in self.files],
@@ -303,6 +305,7 @@ def lint_paths(paths: Iterable[str], checker: Checker, format_override: Format |
         jobs = default_jobs() if size >= PARALLEL_MIN_BYTES else 1
     state = (checker, rules)
     _WORKER = state
+    phases = {"prepare": round(time.perf_counter() - start, 3)}
     pool = _pool(jobs) if any(jsonl) else None
     diagnostics: list[Diagnostic] = []
     done = {"rows": 0, "bytes": 0}
@@ -329,16 +332,20 @@ def lint_paths(paths: Iterable[str], checker: Checker, format_override: Format |
         if pool is not None:
             pool.terminate()
             pool.join()
+    phases["rows"] = round(time.perf_counter() - start - phases["prepare"], 3)
+    phases["jobs"] = jobs if pool is not None else 1
     stats: dict = {"formats": {f.path: (f.format.value if f.format else None) for f in files}}
     for rule in rules:
+        t = time.perf_counter()
         for f in rule.finish():
             if f.code in checker.selected:
                 diagnostics.append(Diagnostic(f.code, checker.severity(f.code), f.message, f.loc.path, f.loc.line,
                                               f.field, f.related))
         stats.update(rule.stats())
+        phases[f"finish {type(rule).__name__}"] = round(time.perf_counter() - t, 3)
     order = {f.path: i for i, f in enumerate(files)}
     diagnostics.sort(key=lambda d: (order.get(d.path, 0), d.line, d.code))
-    return LintResult(diagnostics, files, stats, checker.selected, time.perf_counter() - start)
+    return LintResult(diagnostics, files, stats, checker.selected, time.perf_counter() - start, phases)
 
 
 def _batched(items: Iterable, n: int) -> Iterator[list]:
