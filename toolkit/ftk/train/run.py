@@ -236,15 +236,13 @@ def _trl_kernels_available() -> bool:
 
 def _trainer_class(base, plain_loss: bool):
     """ftk's SFTTrainer: length-bucketed batches (ftk.train.batching) under `group_by_length`, the
-    share of real (non-pad) tokens in the logs, and, with `plain_loss`, a loss without TRL's kernel.
+    share of real (non-pad) tokens in the logs, and, with `plain_loss`, the model's own loss.
 
-    TRL 1.15 computes the loss with a fused Triton LM head, which needs a GPU. On CPU ftk computes the
-    same causal-LM loss from the same labels (-100 ignored) with its chunked LM head (ftk.train.loss),
-    or with the model's own forward where that does not apply."""
+    TRL 1.15 computes the loss with a fused Triton LM head, which needs a GPU. On CPU the model's own
+    forward computes the same causal-LM loss from the same labels (-100 ignored)."""
     from transformers import Trainer
 
     from ftk.train.batching import LengthBucketSampler
-    from ftk.train.loss import causal_lm_loss, supports_chunked_loss
 
     class FtkSFTTrainer(base):
         _real_tokens = _padded_tokens = 0
@@ -273,8 +271,6 @@ def _trainer_class(base, plain_loss: bool):
 
         if plain_loss:
             def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-                if not return_outputs and "labels" in inputs and supports_chunked_loss(model):
-                    return causal_lm_loss(model, inputs, num_items_in_batch)  # no full logits: ftk.train.loss
                 inputs["use_cache"] = False
                 return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs,
                                             num_items_in_batch=num_items_in_batch)
