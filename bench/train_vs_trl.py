@@ -223,9 +223,21 @@ def main() -> None:
     ap.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
     ap.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--summarise", type=Path, metavar="DIR",
+                    help="only rebuild the table from the per-run results (SIDE.ROUND.json) saved in DIR")
     args = ap.parse_args()
     if args.child:
         child(args.child, args.config, args.result)
+        return
+    if args.summarise:
+        runs = {}
+        for f in sorted(args.summarise.glob("*.*.json"), key=lambda f: (SIDES.index(f.name.split(".")[0]), f.name)):
+            runs.setdefault(f.name.split(".")[0], []).append(json.loads(f.read_text()))
+        summary = {s: summarise(rs) for s, rs in runs.items()}
+        print(table(summary, "trl"))
+        for side, s in summary.items():
+            print(f"{side}: s/step per run {', '.join(f'{x:.3f}' for x in s['s_step_all'])}; CPU s/step per run "
+                  f"{', '.join(f'{x:.3f}' for x in s['cpu_step_all'])}")
         return
     sides = [s for s in args.sides.split(",") if s]
     if unknown := set(sides) - set(SIDES):
