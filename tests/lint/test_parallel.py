@@ -129,3 +129,14 @@ def test_cli_jobs_option_gives_the_same_report(chat, tmp_path):
         assert d["summary"].pop("phases")["jobs"] == int(jobs)
         reports.append(d)
     assert reports[0] == reports[1] and reports[0]["summary"]["by_rule"]["FTK201"] > 0
+
+
+def test_progress_reports_rows_and_bytes_per_chunk_then_the_dataset_phase(chat):
+    path, _ = chat
+    calls = []
+    result = lint_paths([str(path)], Checker(select_codes(None, None)), jobs=2, chunk_bytes=100_000,
+                        on_progress=lambda *a: calls.append(a))
+    rows = [c[0] for c in calls]
+    assert len(calls) > 10 and rows == sorted(rows) and rows[-1] == result.rows
+    assert calls[-1][1] == path.stat().st_size and calls[-1][2:] == ("dataset rules",)
+    assert all(len(c) == 2 for c in calls[:-1])

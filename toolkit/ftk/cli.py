@@ -178,15 +178,16 @@ def _run_with_progress(paths, checker, file_format, jobs=None):
     from ftk.lint.engine import lint_paths
 
     total = sum(p.stat().st_size for p in paths if p.is_file())
-    columns = (TextColumn("[bold]linting"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TextColumn("{task.fields[rows]:,} rows · {task.fields[rate]:,.0f} rows/s"),
                TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("lint", total=total or None, rows=0, rate=0.0)
+        task = progress.add_task("linting", total=total or None, rows=0, rate=0.0)
 
-        def on_progress(rows, nbytes):
+        def on_progress(rows, nbytes, phase=None):
             elapsed = progress.tasks[0].elapsed or 1e-9
-            progress.update(task, completed=nbytes, rows=rows, rate=rows / elapsed)
+            progress.update(task, completed=nbytes, rows=rows, rate=rows / elapsed,
+                            description=f"linting: {phase}" if phase else "linting")
 
         return lint_paths([str(p) for p in paths], checker, file_format, on_progress, jobs=jobs)
 

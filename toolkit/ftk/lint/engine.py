@@ -282,11 +282,12 @@ def _head_examples(files: list[FileReport], n: int) -> list[tuple[Location, Exam
 
 
 def lint_paths(paths: Iterable[str], checker: Checker, format_override: Format | None = None,
-               on_progress: Callable[[int, int], None] | None = None, jobs: int | None = None,
+               on_progress: Callable[..., None] | None = None, jobs: int | None = None,
                chunk_bytes: int = CHUNK_BYTES) -> LintResult:
     """Lint files together. `jobs`: worker processes (None: one per core for inputs over
     PARALLEL_MIN_BYTES of JSON Lines, else in-process); the result is the same either way.
-    `on_progress(rows, bytes)` is called after each chunk with the totals so far."""
+    `on_progress(rows, bytes)` is called after each chunk with the totals so far, and
+    `on_progress(rows, bytes, "dataset rules")` once the rows are read, before the dataset rules finish."""
     global _WORKER
     start = time.perf_counter()
     rules = [cls(checker.options, checker.selected) for cls in DATASET_RULES
@@ -333,6 +334,8 @@ def lint_paths(paths: Iterable[str], checker: Checker, format_override: Format |
             pool.terminate()
             pool.join()
     phases["rows"] = round(time.perf_counter() - start - phases["prepare"], 3)
+    if on_progress is not None and rules:
+        on_progress(done["rows"], done["bytes"], "dataset rules")  # candidates, clusters: can take a while
     phases["jobs"] = jobs if pool is not None else 1
     stats: dict = {"formats": {f.path: (f.format.value if f.format else None) for f in files}}
     for rule in rules:
