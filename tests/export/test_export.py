@@ -59,6 +59,25 @@ def test_export_verifies_f16_and_q8(tiny_run, tmp_path):
     assert "FROM ./run-q4_k_m.gguf" in (out / "Modelfile").read_text()
 
 
+def test_chat_one_shot_and_interactive(tiny_run, tmp_path):
+    """The tiny model answers with one of its memorised answers and stops at <|im_end|>, in both modes;
+    the same question gets the same (greedy) answer, after /reset too."""
+    llama_cpp_or_skip()
+    out = tmp_path / "export"
+    assert export(tiny_run, "--out", out, "--quant", "f16", "--no-verify").exit_code == 0
+    gguf = str(out / "run-f16.gguf")
+    one = CliRunner().invoke(main, ["chat", gguf, "-p", "Say hello.", "--max-tokens", "64"], catch_exceptions=False)
+    answer = one.output.strip()
+    assert one.exit_code == 0 and answer and len(answer) < 40, one.output  # stopped long before 64 tokens
+    assert "<|im" not in answer
+    talk = CliRunner().invoke(main, ["chat", gguf, "--max-tokens", "64"], input="Say hello.\n/reset\nSay hello.\n\n",
+                              catch_exceptions=False)
+    assert talk.exit_code == 0
+    assert talk.output.count("> ") == 4 and talk.output.count(answer) == 2, talk.output
+    bad = CliRunner().invoke(main, ["chat", str(tiny_run / "config.json")])
+    assert bad.exit_code == 2 and "llama.cpp cannot load it" in bad.output
+
+
 def test_a_broken_template_fails_verification(run_copy, tmp_path, monkeypatch):
     """The GGUF gets a template that differs from the training one by one newline."""
     llama_cpp_or_skip()
