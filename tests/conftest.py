@@ -1,3 +1,4 @@
+import importlib.util
 import json
 from pathlib import Path
 
@@ -32,3 +33,11 @@ def write_jsonl(path: Path, rows: list) -> Path:
 def tokenizers_dir() -> Path:
     assert TOKENIZERS.is_dir(), f"tokenizer fixtures missing: expected {TOKENIZERS} (../shared beside the repo)"
     return TOKENIZERS
+
+
+def load_bench(name: str):
+    """A script of bench/ as a module (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,23 +3,19 @@
 Generator-only checks, no linting, so they stay well under a second.
 """
 
-import importlib.util
 import io
 import json
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import load_bench
+
 ROWS = 3000
 
 
 @pytest.fixture(scope="module")
 def gen_chat():
-    spec = importlib.util.spec_from_file_location("gen_chat", REPO / "bench" / "gen_chat.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("gen_chat")
 
 
 @pytest.fixture(scope="module")

@@ -6,20 +6,15 @@ the 0.8 cut where MinHash's estimate is a coin toss, and it ranged 0.82-0.97 ove
 rows (120 pairs) it ranged 0.91-0.96 over seeds 0-4. The full-size figures are in bench/QUALITY.md.
 """
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import load_bench
 
 
 @pytest.fixture(scope="module")
 def quality():
-    spec = importlib.util.spec_from_file_location("quality_bench", REPO / "bench" / "quality.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("quality")
 
 
 @pytest.fixture(scope="module")

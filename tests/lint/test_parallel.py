@@ -1,24 +1,14 @@
 """The chunked, multi-process lint path gives exactly the serial result: same diagnostics, same
 order, same line numbers, same stats (but for the language detector's per-process cache counts)."""
 
-import importlib.util
 import io
 import json
-from pathlib import Path
 
 import pytest
 
 from ftk.lint.engine import Checker, jsonl_tasks, lint_paths, split_lines
 from ftk.lint.registry import Options, select_codes
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import load_bench
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +16,7 @@ def chat(tmp_path_factory):
     """1,500 rows of the speed benchmark's data (duplicates, contradictions, languages, schema
     errors, secrets, PII), planted line numbers in the manifest."""
     out = io.StringIO()
-    manifest = _bench_module("gen_chat").generate(1500, 3, out)
+    manifest = load_bench("gen_chat").generate(1500, 3, out)
     path = tmp_path_factory.mktemp("par") / "chat.jsonl"
     path.write_text(out.getvalue(), encoding="utf-8")
     return path, manifest
@@ -36,7 +26,7 @@ def chat(tmp_path_factory):
 def near(tmp_path_factory):
     """The quality benchmark's data: near-duplicates, near-contradictions, and an eval set with leaks."""
     out = tmp_path_factory.mktemp("quality")
-    _bench_module("quality").generate(600, 5, out)
+    load_bench("quality").generate(600, 5, out)
     return out / "train.jsonl", out / "eval.jsonl"
 
 
