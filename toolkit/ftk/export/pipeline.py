@@ -6,6 +6,7 @@ written; a failed verification keeps the files (and says so) for inspection.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -17,6 +18,7 @@ from ftk.export import llama_cpp
 from ftk.export.merge import load_run, merge, parameter_count
 from ftk.export.modelfile import modelfile
 from ftk.export.verify import FileReport, reference, texts_for_tokenizer, verify_file
+from ftk.train.models import model_dir
 
 VERIFY_CONVERSATIONS = 4
 
@@ -79,7 +81,7 @@ def export(run_dir: Path, quants: list[str], out_dir: Path | None = None, force:
            llama_cpp_dir: Path | None = None, verify: bool = True, trust_remote_code: bool = False,
            step=None) -> ExportResult:
     """The whole export. `step(name)` is a context manager the CLI uses to show progress."""
-    step = step or _no_progress
+    step = step or (lambda label: contextlib.nullcontext())
     run = load_run(run_dir)
     out_dir = out_dir or run_dir / "export"
     if out_dir.exists() and not force:
@@ -89,13 +91,15 @@ def export(run_dir: Path, quants: list[str], out_dir: Path | None = None, force:
     work.mkdir(parents=True)
     name = run_dir.resolve().name
     result = ExportResult(out_dir, name)
-    from ftk.train.models import model_dir
-
     check_disk(work, parameter_count(model_dir(base or run.cfg["model"])), quants)
     log = work / "convert.log"
 
-    def timed(key, label):
-        return _Timed(result.seconds, key, step(label))
+    @contextlib.contextmanager
+    def timed(key, label):  # records the step's seconds in export.json, around the CLI's progress display
+        start = time.perf_counter()
+        with step(label):
+            yield
+        result.seconds[key] = round(time.perf_counter() - start, 2)
 
     with timed("merge", "merge the adapter into the base weights"):
         merged = merge(run, work / "merged", base=base, trust_remote_code=trust_remote_code)
@@ -141,28 +145,3 @@ def export(run_dir: Path, quants: list[str], out_dir: Path | None = None, force:
     for r in result.reports:
         r.path = out_dir / r.path.name
     return result
-
-
-class _Timed:
-    def __init__(self, seconds: dict, key: str, ctx):
-        self.seconds, self.key, self.ctx = seconds, key, ctx
-
-    def __enter__(self):
-        self.t0 = time.perf_counter()
-        return self.ctx.__enter__()
-
-    def __exit__(self, *exc):
-        self.seconds[self.key] = round(time.perf_counter() - self.t0, 2)
-        return self.ctx.__exit__(*exc)
-
-
-class _NoProgress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _no_progress(label):
-    return _NoProgress()

@@ -71,12 +71,11 @@ def texts_for_tokenizer(conversations: list[list[dict]], limit: int = 3000) -> l
     return list(dict.fromkeys(texts))[: max(0, limit - len(FIXED_TEXTS))] + FIXED_TEXTS
 
 
-def open_gguf(path: Path, n_ctx: int = 2048, vocab_only: bool = False):
+def open_gguf(path: Path, n_ctx: int = 2048):
     from llama_cpp import Llama
 
     silence_llama_cpp()
-    return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1, vocab_only=vocab_only,
-                 seed=0, verbose=False)
+    return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1, seed=0, verbose=False)
 
 
 def gguf_prompt(llm, messages: list[dict], add_generation_prompt: bool) -> list[int]:
