@@ -62,3 +62,17 @@ def test_letter_count_matches_the_regex():
     letter = re.compile(r"[^\W\d_]")
     for text in ("Hello, world 123_x", "abc\tDEF", "", "naïve café", "a_b_c 42"):
         assert count_letters(text) == len(letter.findall(text))
+
+
+def test_lower_words_ascii_path_equals_the_regex():
+    """The ASCII word splitter (bytes.translate) finds exactly the words the Unicode regex finds."""
+    import random
+
+    from ftk.lint.language import _WORDS, lower_words
+
+    rng = random.Random(0)
+    alphabet = "abcXYZ _-'0129\t\n.,!?`@\x01\x7f"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+        assert lower_words(text) == _WORDS.findall(text.lower()), repr(text)
+    assert lower_words("Ça va? Très BIEN_2") == ["ça", "va", "très", "bien"]  # non-ASCII: the regex

@@ -20,10 +20,12 @@ from pathlib import Path
 
 from ftk.data.formats import KNOWN_KEYS, Example, Format, SchemaProblem, detect_format, normalise
 from ftk.data.reader import JSONL_SUFFIXES, ReadProblem, Record, parse_line, read_records
+from ftk.lint.triggers import TriggerScan
 from ftk.lint.registry import (
     DATASET_RULES,
     ROW_CHECKS,
     RULES,
+    TRIGGERS,
     DatasetRule,
     Diagnostic,
     Location,
@@ -56,10 +58,13 @@ class Checker:
     options: Options = field(default_factory=Options)
     severities: dict[str, Severity] = field(default_factory=dict)
     row_checks: list = field(init=False, default_factory=list)
+    triggers: TriggerScan | None = field(init=False, default=None)
 
     def __post_init__(self):
         load_all_rules()
         self.row_checks = [(c, f) for c, f in ROW_CHECKS.items() if c in self.selected]
+        triggered = {c: TRIGGERS[c] for c, _ in self.row_checks if c in TRIGGERS}
+        self.triggers = TriggerScan(triggered) if triggered else None
 
     def severity(self, code: str) -> Severity:
         return self.severities.get(code, RULES[code].severity)
@@ -78,6 +83,14 @@ def row_format(obj: dict, file_format: Format | None) -> Format | None:
 
 def check_record(rec: Record, file_format: Format | None, checker: Checker) -> tuple[list[Diagnostic], Example | None]:
     """Every row-level finding for one record, and its normalised example when it has one."""
+    out, example = read_example(rec, file_format, checker)
+    if example is not None:
+        out += row_findings(rec, example, checker)
+    return out, example
+
+
+def read_example(rec: Record, file_format: Format | None, checker: Checker) -> tuple[list[Diagnostic], Example | None]:
+    """The record's read and schema findings, and its normalised example when it has one."""
     sel = checker.selected
     out = [checker.diag(READ_CODES[i.problem], rec, i.message) for i in rec.issues if READ_CODES[i.problem] in sel]
     if not rec.parsed:
@@ -103,11 +116,19 @@ def check_record(rec: Record, file_format: Format | None, checker: Checker) -> t
         code = SCHEMA_CODES[issue.problem]
         if code in sel:
             out.append(checker.diag(code, rec, issue.message, issue.field))
-    if example is not None:
-        for code, check in checker.row_checks:
-            for fld, message in check(example, checker.options):
-                out.append(checker.diag(code, rec, message, fld))
     return out, example
+
+
+def row_findings(rec: Record, example: Example, checker: Checker, skip: Callable[[str], bool] | None = None) -> list[Diagnostic]:
+    """The row rules' findings on one example; `skip(code)` says a rule cannot fire on this row (its
+    trigger is not in the row's text: see check_chunk)."""
+    out = []
+    for code, check in checker.row_checks:
+        if skip is not None and skip(code):
+            continue
+        for fld, message in check(example, checker.options):
+            out.append(checker.diag(code, rec, message, fld))
+    return out
 
 
 def majority_format(records: Iterable[Record]) -> Format | None:
@@ -193,15 +214,25 @@ def check_chunk(records: Iterable[Record], file_format: Format | None, checker: 
                 rules: list[DatasetRule], nbytes: int = 0) -> ChunkResult:
     """The map step: row checks, then each dataset rule's `map`, for one chunk of records."""
     diagnostics: list[Diagnostic] = []
-    rows: list[tuple[Location, Example]] = []
+    read: list[tuple[Record, Example]] = []
     n = 0
     for rec in records:
         n += 1
-        found, example = check_record(rec, file_format, checker)
+        found, example = read_example(rec, file_format, checker)
         diagnostics.extend(found)
         if example is not None:
-            rows.append((Location(rec.path, rec.line), example))
+            read.append((rec, example))
+    # Text rules run only on the rows that hold their trigger strings: one scan of the whole chunk.
+    triggered = checker.triggers.rows([row_text(ex) for _, ex in read]) if checker.triggers is not None else {}
+    for i, (rec, example) in enumerate(read):
+        diagnostics += row_findings(rec, example, checker, lambda code: code in triggered and i not in triggered[code])
+    rows = [(Location(rec.path, rec.line), example) for rec, example in read]
     return ChunkResult(n, len(rows), nbytes, diagnostics, [rule.map(rows) for rule in rules])
+
+
+def row_text(example: Example) -> bytes:
+    """Every turn's text, one per line, as UTF-8 (lone surrogates kept): what triggers are found in."""
+    return "\n".join(t.content for t in example.all_turns()).encode("utf-8", "surrogatepass")
 
 
 def split_lines(data: bytes) -> list[bytes]:

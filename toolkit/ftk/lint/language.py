@@ -91,6 +91,18 @@ def clean_text(text: str) -> str:
     return text[:MAX_CHARS]
 
 
+# ASCII letters lower-cased, every other ASCII byte a space: splitting the result gives the words
+# `_WORDS` finds in ASCII text, about 10x faster than the regex (which tests Unicode classes).
+_ASCII_WORD_TABLE = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32 for c in range(256))
+
+
+def lower_words(text: str) -> list[str]:
+    """The words of `text` (letter runs in any script), lower-cased."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORD_TABLE).decode("ascii").split()
+    return _WORDS.findall(text.lower())
+
+
 def count_letters(text: str) -> int:
     if text.isascii():
         return len(text.encode("ascii").translate(None, _ASCII_NOT_LETTERS))
@@ -134,7 +146,7 @@ class LanguageDetector:
                 if len(script.findall(text)) * 2 > letters:
                     self.calls["script"] += 1
                     return lang
-        words = _WORDS.findall(text.lower())
+        words = lower_words(text)
         if len(words) >= 8:
             english = sum(map(_ENGLISH.__contains__, words))
             other = sum(map(_OTHER.__contains__, words))

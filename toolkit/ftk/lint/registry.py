@@ -114,6 +114,7 @@ RowCheck = Callable[[Example, Options], Iterable[tuple[str | None, str]]]
 
 RULES: dict[str, Rule] = {}
 ROW_CHECKS: dict[str, RowCheck] = {}
+TRIGGERS: dict = {}  # code -> ftk.lint.triggers.Trigger: the strings without which a row check finds nothing
 DATASET_RULES: list[type[DatasetRule]] = []
 
 
@@ -130,12 +131,16 @@ def declare(code: str, name: str, severity: Severity, summary: str, doc: str, fi
     return rule
 
 
-def row_rule(code: str, name: str, severity: Severity, summary: str, fix: Fix | None = None):
-    """Register a check over one example; its docstring is the rule's documentation."""
+def row_rule(code: str, name: str, severity: Severity, summary: str, fix: Fix | None = None, trigger=None):
+    """Register a check over one example; its docstring is the rule's documentation. `trigger`
+    (ftk.lint.triggers.Trigger): strings one of which a row's text must hold for the check to find
+    anything; the engine then runs the check only on such rows."""
 
     def deco(fn: RowCheck) -> RowCheck:
         _add(Rule(code, name, severity, summary, inspect.cleandoc(fn.__doc__ or ""), fix))
         ROW_CHECKS[code] = fn
+        if trigger is not None:
+            TRIGGERS[code] = trigger
         return fn
 
     return deco

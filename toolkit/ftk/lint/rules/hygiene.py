@@ -7,6 +7,7 @@ import unicodedata
 from ftk.data.formats import Example
 from ftk.lint.features import ascii_has_control
 from ftk.lint.registry import Fix, Options, Severity, row_rule
+from ftk.lint.triggers import Trigger
 
 # UTF-8 bytes decoded as Windows-1252/Latin-1 and re-encoded: "é" -> "Ã©", "’" -> "â€™".
 # Each pattern is a lead byte's Latin-1 face followed by a continuation byte's.
@@ -43,6 +44,9 @@ REFUSALS = re.compile(
 REFUSAL_HINTS = ("as an ai", "as a large language model", "i'm sorry", "i am sorry", "i cannot",
                  "knowledge cutoff", "i do not have", "i'm an ai", "i am an ai", "i'm just an ai", "i am just an ai")
 TEMPLATE_HINTS = ("<|", "INST]", "_of_turn>", "SYSTEM_PROMPT]")
+# The characters CONTROL matches, as trigger strings (tab, newline and carriage return are allowed).
+CONTROL_CHARS = tuple(chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0),
+                                       0xFFFE, 0xFFFF])
 
 
 def _snippet(text: str, start: int, end: int, pad: int = 12) -> str:
@@ -50,7 +54,8 @@ def _snippet(text: str, start: int, end: int, pad: int = 12) -> str:
     return ("…" if a else "") + text[a:b].replace("\n", "\\n") + ("…" if b < len(text) else "")
 
 
-@row_rule("FTK401", "mojibake", Severity.WARNING, "Text shows UTF-8 decoded as Latin-1 (mojibake)")
+@row_rule("FTK401", "mojibake", Severity.WARNING, "Text shows UTF-8 decoded as Latin-1 (mojibake)",
+          trigger=Trigger(("Ã", "â", "Â")))
 def mojibake(ex: Example, opts: Options):
     """
     What it does: flags sequences such as "Ã©" (for é) and "â€™" (for ’) that appear when UTF-8 text
@@ -66,7 +71,8 @@ def mojibake(ex: Example, opts: Options):
             yield t.field, f"mojibake {m.group()!r} in {_snippet(t.content, m.start(), m.end())!r}"
 
 
-@row_rule("FTK402", "replacement-character", Severity.WARNING, "Text contains U+FFFD, the replacement character")
+@row_rule("FTK402", "replacement-character", Severity.WARNING, "Text contains U+FFFD, the replacement character",
+          trigger=Trigger(("\ufffd",)))
 def replacement_character(ex: Example, opts: Options):
     """
     What it does: flags U+FFFD (�), which a decoder writes where it met bytes it could not decode.
@@ -80,7 +86,8 @@ def replacement_character(ex: Example, opts: Options):
             yield t.field, f"U+FFFD at character {i + 1}: {_snippet(t.content, i, i + 1)!r}"
 
 
-@row_rule("FTK403", "control-character", Severity.WARNING, "Text contains control characters", Fix.NORMALISE)
+@row_rule("FTK403", "control-character", Severity.WARNING, "Text contains control characters", Fix.NORMALISE,
+          trigger=Trigger(CONTROL_CHARS))
 def control_character(ex: Example, opts: Options):
     """
     What it does: flags ASCII/C1 control characters other than tab, newline and carriage return
@@ -96,7 +103,8 @@ def control_character(ex: Example, opts: Options):
             yield t.field, f"control character U+{ord(m.group()):04X} at character {m.start() + 1}"
 
 
-@row_rule("FTK404", "template-token", Severity.ERROR, "Chat-template token inside message text", Fix.DROP_ROW)
+@row_rule("FTK404", "template-token", Severity.ERROR, "Chat-template token inside message text", Fix.DROP_ROW,
+          trigger=Trigger(TEMPLATE_HINTS))
 def template_token(ex: Example, opts: Options):
     """
     What it does: flags chat-template markers left inside content: `<|im_start|>`, `<|eot_id|>`,
@@ -127,7 +135,9 @@ def placeholder_response(ex: Example, opts: Options):
             yield t.field, f"placeholder response {t.content.strip()!r}"
 
 
-@row_rule("FTK406", "refusal-boilerplate", Severity.WARNING, "Response contains AI refusal boilerplate")
+# Non-ASCII rows always run: curly apostrophes, and IGNORECASE's Unicode case folding.
+@row_rule("FTK406", "refusal-boilerplate", Severity.WARNING, "Response contains AI refusal boilerplate",
+          trigger=Trigger(REFUSAL_HINTS, view="lower", non_ascii=True))
 def refusal_boilerplate(ex: Example, opts: Options):
     """
     What it does: flags assistant text with stock phrases of distilled data: "As an AI language
@@ -146,7 +156,8 @@ def refusal_boilerplate(ex: Example, opts: Options):
                 yield t.field, f"refusal boilerplate {m.group()!r}"
 
 
-@row_rule("FTK407", "unnormalised-unicode", Severity.INFO, "Text is not in Unicode NFC form", Fix.NORMALISE)
+@row_rule("FTK407", "unnormalised-unicode", Severity.INFO, "Text is not in Unicode NFC form", Fix.NORMALISE,
+          trigger=Trigger(non_ascii=True))
 def unnormalised_unicode(ex: Example, opts: Options):
     """
     What it does: flags text that changes under Unicode NFC normalisation (e.g. "e" + combining

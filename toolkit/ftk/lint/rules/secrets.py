@@ -5,14 +5,17 @@ import re
 
 from ftk.data.formats import Example
 from ftk.lint.registry import Options, Severity, row_rule
+from ftk.lint.triggers import Trigger
 
 # Token formats documented by their issuers (the same families gitleaks and GitHub secret scanning
 # look for). Ordered most specific first: an Anthropic key is also an `sk-` key.
 # Real keys are random: an OpenAI key has digits (so `sk-learn-compatible` is not one) and a Slack
 # token has numeric ids (so `xoxb-your-bot-token` is not one).
-# Every key format below contains one of these: one scan of each text (≈ 7 µs) decides whether
-# the nine full patterns (≈ 15 µs each) need to run at all.
-API_HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|hf_|k_live_|eyJ")
+# Every key format below contains one of these: the engine runs the rule only on rows that hold
+# one (ftk.lint.triggers), and the rule tests each turn before the nine full patterns.
+API_HINTS = ("sk-", "AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "AIza", "hf_",
+             "k_live_", "eyJ")
+API_HINT = re.compile("|".join(map(re.escape, API_HINTS)))
 API_KEYS = [
     ("Anthropic API key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
     ("OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-)?(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{20,}")),
@@ -57,7 +60,8 @@ def redact(secret: str) -> str:
     return f"{secret[:4]}…({len(secret)} chars)"
 
 
-@row_rule("FTK501", "api-key", Severity.WARNING, "Text contains what looks like an API key or token")
+@row_rule("FTK501", "api-key", Severity.WARNING, "Text contains what looks like an API key or token",
+          trigger=Trigger(API_HINTS))
 def api_key(ex: Example, opts: Options):
     """
     What it does: flags strings in the formats of well-known credentials: OpenAI and Anthropic
@@ -80,7 +84,8 @@ def api_key(ex: Example, opts: Options):
                 break
 
 
-@row_rule("FTK502", "private-key", Severity.WARNING, "Text contains a private key block")
+@row_rule("FTK502", "private-key", Severity.WARNING, "Text contains a private key block",
+          trigger=Trigger(("PRIVATE KEY",)))
 def private_key(ex: Example, opts: Options):
     """
     What it does: flags PEM/OpenSSH/PGP private key headers (`-----BEGIN … PRIVATE KEY-----`).
@@ -94,7 +99,8 @@ def private_key(ex: Example, opts: Options):
             yield t.field, f"private key block {m.group()!r}"
 
 
-@row_rule("FTK503", "email-address", Severity.WARNING, "Text contains an e-mail address")
+@row_rule("FTK503", "email-address", Severity.WARNING, "Text contains an e-mail address",
+          trigger=Trigger(("@",)))
 def email_address(ex: Example, opts: Options):
     """
     What it does: flags e-mail addresses, except at documentation domains (example.com, .test …),
@@ -117,7 +123,9 @@ def email_address(ex: Example, opts: Options):
                 break
 
 
-@row_rule("FTK504", "phone-number", Severity.WARNING, "Text contains a phone number")
+# Non-ASCII rows always run: PHONE's \d also matches other scripts' digits.
+@row_rule("FTK504", "phone-number", Severity.WARNING, "Text contains a phone number",
+          trigger=Trigger(tuple(h.decode() for h in _PHONE_HINT_ASCII), view="digits", non_ascii=True))
 def phone_number(ex: Example, opts: Options):
     """
     What it does: flags phone numbers written in international (+44 20 7946 0958, +33 1 23 45 67
