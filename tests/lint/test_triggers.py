@@ -7,10 +7,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from ftk.data.reader import parse_line
 from ftk.lint.engine import Checker, check_chunk
 from ftk.lint.registry import TRIGGERS, load_all_rules, select_codes
 from ftk.lint.triggers import Trigger, TriggerScan
-from ftk.data.reader import parse_line
 
 load_all_rules()  # fills TRIGGERS, which the parametrisation below reads
 CASES = Path(__file__).resolve().parent.parent / "cases"

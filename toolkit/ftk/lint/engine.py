@@ -20,7 +20,6 @@ from pathlib import Path
 
 from ftk.data.formats import KNOWN_KEYS, Example, Format, SchemaProblem, detect_format, normalise
 from ftk.data.reader import JSONL_SUFFIXES, ReadProblem, Record, parse_line, read_records
-from ftk.lint.triggers import TriggerScan
 from ftk.lint.registry import (
     DATASET_RULES,
     ROW_CHECKS,
@@ -33,6 +32,7 @@ from ftk.lint.registry import (
     Severity,
     load_all_rules,
 )
+from ftk.lint.triggers import TriggerScan
 
 FORMAT_SAMPLE = 256  # rows read ahead to decide a file's format by majority
 
@@ -119,12 +119,12 @@ def read_example(rec: Record, file_format: Format | None, checker: Checker) -> t
     return out, example
 
 
-def row_findings(rec: Record, example: Example, checker: Checker, skip: Callable[[str], bool] | None = None) -> list[Diagnostic]:
-    """The row rules' findings on one example; `skip(code)` says a rule cannot fire on this row (its
-    trigger is not in the row's text: see check_chunk)."""
+def row_findings(rec: Record, example: Example, checker: Checker, skip: set[str] = frozenset()) -> list[Diagnostic]:
+    """The row rules' findings on one example, but for the rules in `skip` (their triggers are not in
+    the row's text: see check_chunk)."""
     out = []
     for code, check in checker.row_checks:
-        if skip is not None and skip(code):
+        if code in skip:
             continue
         for fld, message in check(example, checker.options):
             out.append(checker.diag(code, rec, message, fld))
@@ -225,7 +225,7 @@ def check_chunk(records: Iterable[Record], file_format: Format | None, checker: 
     # Text rules run only on the rows that hold their trigger strings: one scan of the whole chunk.
     triggered = checker.triggers.rows([row_text(ex) for _, ex in read]) if checker.triggers is not None else {}
     for i, (rec, example) in enumerate(read):
-        diagnostics += row_findings(rec, example, checker, lambda code: code in triggered and i not in triggered[code])
+        diagnostics += row_findings(rec, example, checker, {code for code, hit in triggered.items() if i not in hit})
     rows = [(Location(rec.path, rec.line), example) for rec, example in read]
     return ChunkResult(n, len(rows), nbytes, diagnostics, [rule.map(rows) for rule in rules])
 
