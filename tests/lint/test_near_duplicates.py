@@ -136,3 +136,15 @@ def test_lsh_params_equal_datasketch_optimiser():
     for threshold, num_perm in ((0.8, 128), (0.5, 64), (0.9, 128)):
         assert lsh_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.05, 0.95)
     assert lsh_params(0.8, 128) == (16, 8)
+
+
+def test_in_sorted_equals_isin():
+    import numpy as np
+
+    from ftk.lint.near_dup import in_sorted
+
+    rng = np.random.default_rng(0)
+    for size in (1, 3, 40, 1000):
+        members = np.unique(rng.integers(0, 2000, size, dtype=np.uint32))
+        values = rng.integers(0, 2100, 5000, dtype=np.uint32)
+        assert (in_sorted(values, members) == np.isin(values, members)).all()

@@ -287,10 +287,17 @@ def boilerplate_of(shingle_sets: list[np.ndarray], share: float = 0.2, min_rows:
     return values[counts > share * len(shingle_sets)].astype(np.uint32)
 
 
+def in_sorted(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """np.isin(values, sorted_set) for a sorted, non-empty set, by binary search: np.isin compares
+    every value with each member in turn when the set is small (a few dozen boilerplate shingles)."""
+    at = np.searchsorted(sorted_set, values).clip(max=len(sorted_set) - 1)
+    return sorted_set[at] == values
+
+
 def drop_boilerplate(shingle_hashes: np.ndarray, boilerplate: np.ndarray) -> np.ndarray:
     if not boilerplate.size:
         return shingle_hashes
-    return shingle_hashes[~np.isin(shingle_hashes, boilerplate, assume_unique=True)]
+    return shingle_hashes[~in_sorted(shingle_hashes, boilerplate)]
 
 
 class NearDuplicateIndex:
@@ -333,7 +340,7 @@ class NearDuplicateIndex:
         sizes = np.array([len(x) for x in shingle_sets], dtype=np.int64)
         flat = np.concatenate(shingle_sets) if shingle_sets else np.empty(0, dtype=np.uint32)
         if self.boilerplate.size and flat.size:
-            keep = ~np.isin(flat, self.boilerplate)
+            keep = ~in_sorted(flat, self.boilerplate)
             owner = np.repeat(np.arange(len(sizes)), sizes)[keep]
             flat, sizes = flat[keep], np.bincount(owner, minlength=len(sizes))
         kept = np.flatnonzero(sizes)

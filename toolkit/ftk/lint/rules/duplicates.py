@@ -2,7 +2,7 @@
 
 Rows are compared after normalisation (ftk.lint.features: Unicode NFC, case, whitespace runs,
 control characters; key order and format do not matter because the comparison is on the
-normalised example), and only 8-byte hashes of each row, prompt and response are kept (in numpy
+normalised example), and only 64-bit hashes of each row, prompt and response are kept (in numpy
 arrays), so memory stays small on large files.
 """
 
@@ -52,7 +52,7 @@ def list_lines(locs: list[Location], path: str) -> str:
 )
 class DuplicatesAndContradictions(DatasetRule):
     """Both rules from the shared per-example hashes (ftk.lint.features): each chunk gives three
-    8-byte keys a row (row, prompt, response); groups are found by sorting them at the end."""
+    64-bit keys a row (row, prompt, response); groups are found by sorting them at the end."""
 
     def __init__(self, options, selected):
         super().__init__(options, selected)
@@ -64,7 +64,7 @@ class DuplicatesAndContradictions(DatasetRule):
         self._groups: dict[str, list] | None = None
 
     def map(self, rows: list[tuple[Location, Example]]) -> tuple:
-        row_keys = np.array([key_int(row_key(ex)) for _, ex in rows], dtype=np.uint64) \
+        row_keys = np.array([row_key(ex) for _, ex in rows], dtype=np.uint64) \
             if "FTK201" in self.selected else None
         at, prompts, responses = [], [], []
         if "FTK202" in self.selected:
@@ -72,8 +72,8 @@ class DuplicatesAndContradictions(DatasetRule):
                 prompt, response = ex.prompt_and_response()
                 if prompt and response is not None and any(t.role == "user" for t in prompt):
                     at.append(i)
-                    prompts.append(key_int(hash_turns(ex, prompt)))
-                    responses.append(key_int(hash_turns(ex, [response])))
+                    prompts.append(hash_turns(ex, prompt))
+                    responses.append(hash_turns(ex, [response]))
         return (pack_locations(loc for loc, _ in rows), row_keys, np.array(at, dtype=np.int64),
                 np.array(prompts, dtype=np.uint64), np.array(responses, dtype=np.uint64))
 
@@ -120,10 +120,6 @@ class DuplicatesAndContradictions(DatasetRule):
         return {"duplicates": {"groups": len(groups["duplicates"]),
                                "rows": sum(len(g) - 1 for g in groups["duplicates"])},
                 "contradictions": {"groups": len(groups["contradictions"])}}
-
-
-def key_int(key: bytes) -> int:
-    return int.from_bytes(key, "little")
 
 
 def _concat(parts: list[np.ndarray], dtype) -> np.ndarray:

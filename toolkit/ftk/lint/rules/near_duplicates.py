@@ -24,7 +24,7 @@ from ftk.lint.registry import (
     dataset_rule,
     pack_locations,
 )
-from ftk.lint.rules.duplicates import key_int, list_lines
+from ftk.lint.rules.duplicates import list_lines
 
 RELOAD_BATCH = 2048  # re-read rows hashed together
 VERIFY_MARGIN = 0.1  # candidates estimated this far below the threshold are still checked exactly
@@ -105,7 +105,7 @@ class NearDuplicates(DatasetRule):
 
     def map(self, rows: list[tuple[Location, Example]]) -> tuple:
         examples = [ex for _, ex in rows]
-        row_keys = np.array([key_int(row_key(ex)) for ex in examples], dtype=np.uint64)
+        row_keys = np.array([row_key(ex) for ex in examples], dtype=np.uint64)
         formats = {loc.path: ex.format for loc, ex in rows}
         row_part = None
         if self.rows is not None:
@@ -117,7 +117,7 @@ class NearDuplicates(DatasetRule):
             for i, ex in enumerate(examples):
                 a = self.asked(ex)
                 if a is not None:
-                    prompt_keys[i] = key_int(hash_turns(ex, a))
+                    prompt_keys[i] = hash_turns(ex, a)
                     at.append(i)
                     asked.append(a)
             kept, sigs = self.prompts.sign(shingle_sets([examples[i] for i in at], asked))
