@@ -100,3 +100,23 @@ def test_template_refusals_are_template_errors(tokenizers_dir):
     tok = AutoTokenizer.from_pretrained(str(tokenizers_dir / "gemma3"))
     with pytest.raises(TemplateError, match="refused"):
         encode(tok, [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}], FAMILIES["gemma3"])
+
+
+def test_prepare_data_reads_only_max_rows(tokenizers_dir, tmp_path):
+    """Export's verification reads a bounded prefix of the training file (VERIFY_ROWS), not all of it."""
+    import json
+
+    from ftk.train.dataset import prepare_data
+    from ftk.train.families import FAMILIES
+    from ftk.train.models import hf_tokenizer
+
+    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": f"Answer {i}."}]}
+            for i in range(10)]
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n", encoding="utf-8")
+    tok = hf_tokenizer(str(tokenizers_dir / "smollm2"))
+    fmt = FAMILIES["smollm2"]
+    some = prepare_data(str(path), tok, fmt, 256, eval_split=0.0, max_rows=4)
+    assert [r.line for r in some.all_rows()] == [1, 2, 3, 4] and not some.skipped
+    everything = prepare_data(str(path), tok, fmt, 256, eval_split=0.0)
+    assert len(everything.all_rows()) == 10 and [s.line for s in everything.skipped] == [11]

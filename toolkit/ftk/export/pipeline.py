@@ -21,6 +21,9 @@ from ftk.export.verify import FileReport, reference, texts_for_tokenizer, verify
 from ftk.train.models import model_dir
 
 VERIFY_CONVERSATIONS = 4
+# Rows of the training file read for verification: the tokenizer check encodes their texts (up to
+# 3,000), so a 100k-row file costs what a 2k-row one does.
+VERIFY_ROWS = 2000
 
 
 @dataclass
@@ -56,9 +59,9 @@ def check_disk(where: Path, params: int, quants: list[str]) -> None:
 
 
 def verify_conversations(run, tok, n: int = VERIFY_CONVERSATIONS) -> tuple[list[list[dict]], list[list[dict]]]:
-    """(conversations to verify with, all conversations for the tokenizer check): held-out rows of the
-    run's own data first (training rows if none were held out), then fixed ones; only the fixed ones
-    when the data file is no longer where the run found it."""
+    """(conversations to verify with, all conversations for the tokenizer check): from the first
+    VERIFY_ROWS rows of the run's own data, the held-out ones first (training rows if none were held
+    out), then fixed ones; only the fixed ones when the data file is no longer where the run found it."""
     from ftk.train.dataset import prepare_data
 
     path = Path(run.cfg.get("data", {}).get("path", ""))
@@ -66,7 +69,7 @@ def verify_conversations(run, tok, n: int = VERIFY_CONVERSATIONS) -> tuple[list[
     everything: list[list[dict]] = []
     if path.is_file():
         data = prepare_data(str(path), tok, run.fmt, run.cfg.get("max_length", 2048),
-                            run.cfg["data"].get("eval_split", 0.1))
+                            run.cfg["data"].get("eval_split", 0.1), max_rows=VERIFY_ROWS)
         convs = [r.messages for r in (data.eval or data.train)]
         everything = [r.messages for r in data.all_rows()]
     fixed = [

@@ -7,6 +7,7 @@ away entirely, are reported with their line numbers and left out — never train
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 
@@ -61,10 +62,11 @@ def messages_of(example: Example) -> list[dict]:
 
 
 def prepare_data(path: str, tokenizer, fmt: ChatFormat, max_length: int, eval_split: float = 0.1,
-                 seed: int = 0) -> PreparedData:
-    """Encode every row of `path`; hold out `eval_split` of them (seeded) for evaluation."""
+                 seed: int = 0, max_rows: int | None = None) -> PreparedData:
+    """Encode every row of `path` (the first `max_rows` when given); hold out `eval_split` of them
+    (seeded) for evaluation."""
     out = PreparedData(str(path))
-    records = list(read_records(path))
+    records = list(itertools.islice(read_records(path), max_rows))
     file_format = majority_format(records[:256])
     rows: list[Row] = []
     for rec in records:
