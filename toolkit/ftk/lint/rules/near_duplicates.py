@@ -12,7 +12,7 @@ import numpy as np
 
 from ftk.data.formats import Example, Format, Turn, normalise
 from ftk.data.reader import iter_some
-from ftk.lint.features import hash_turns, prepare, row_key, shingle_sets, shingles_of, turn_shingles, whole
+from ftk.lint.features import hash_turns, row_key, shingle_sets, turn_shingles, whole
 from ftk.lint.near_dup import NearDuplicateIndex, boilerplate_of, clusters
 from ftk.lint.registry import (
     DatasetRule,
@@ -32,6 +32,11 @@ RESPONSE_DISSIMILAR = 0.5
 # Prompts must be closer than rows: in a short question one changed word is often the whole point
 # ("reverse a string in Python" / "… in JavaScript" share 80% of their 3-grams).
 PROMPT_THRESHOLD = 0.85  # responses with a Jaccard below this to each other "disagree"
+
+
+def _differing(pairs: list[tuple[int, int, float]], keys: np.ndarray) -> list[tuple[int, int, float]]:
+    """The pairs whose two rows have different exact keys."""
+    return [p for p in pairs if keys[p[0]] != keys[p[1]]]
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -139,12 +144,14 @@ class NearDuplicates(DatasetRule):
         self.row_keys = [np.concatenate(self.row_keys)] if self.row_keys else [np.empty(0, dtype=np.uint64)]
         self.prompt_keys = [np.concatenate(self.prompt_keys)] if self.prompt_keys else [np.empty(0, dtype=np.uint64)]
         if self.rows is not None:
-            pairs = self.rows.finish(margin=VERIFY_MARGIN)
+            # Exact duplicates (FTK201's) are neither verified nor clustered: leaving them out first
+            # spares re-reading their rows (most candidates, in data with many copies).
+            pairs = _differing(self.rows.finish(margin=VERIFY_MARGIN), self.row_keys[0])
             shingle_sets = {i: s for i, (s, _) in self._reload(pairs, self.rows, prompt=False).items()}
             yield from self._near_duplicates(self._verified(pairs, shingle_sets, self.options.near_threshold),
                                              shingle_sets)
         if self.prompts is not None:
-            pairs = self.prompts.finish(margin=VERIFY_MARGIN)
+            pairs = _differing(self.prompts.finish(margin=VERIFY_MARGIN), self.prompt_keys[0])  # same prompt: FTK202's
             prompt_threshold = max(self.options.near_threshold, PROMPT_THRESHOLD)
             reloaded = self._reload(pairs, self.prompts, prompt=True)
             prompts = {i: s for i, (s, _) in reloaded.items()}
@@ -187,15 +194,16 @@ class NearDuplicates(DatasetRule):
     def _shingle_batch(self, batch: list[tuple[int, Example]], index: NearDuplicateIndex, prompt: bool,
                        out: dict[int, tuple[np.ndarray, np.ndarray | None]]) -> None:
         """Shingles of a batch of re-read rows (hashed together); only the arrays are kept."""
-        prepare([ex for _, ex in batch])
-        for row, example in batch:
-            if not prompt:
-                out[row] = (index.without_boilerplate(shingles_of(example, whole(example))), None)
-                continue
-            asked = self.asked(example)
-            if asked is not None:
-                response = example.prompt_and_response()[1]
-                out[row] = (index.without_boilerplate(shingles_of(example, asked)), turn_shingles(example, response))
+        if not prompt:
+            sets = shingle_sets([ex for _, ex in batch], [whole(ex) for _, ex in batch])
+            for (row, _), shingles in zip(batch, sets):
+                out[row] = (index.without_boilerplate(shingles), None)
+            return
+        asked = [(row, ex, self.asked(ex)) for row, ex in batch]
+        asked = [(row, ex, a) for row, ex, a in asked if a is not None]
+        sets = shingle_sets([ex for _, ex, _ in asked], [a for _, _, a in asked])
+        for (row, ex, _), shingles in zip(asked, sets):
+            out[row] = (index.without_boilerplate(shingles), turn_shingles(ex, ex.prompt_and_response()[1]))
 
     def _near_duplicates(self, pairs, shingle_sets) -> Iterator[Finding]:
         row_keys = self.row_keys[0]
