@@ -148,3 +148,69 @@ def test_in_sorted_equals_isin():
         members = np.unique(rng.integers(0, 2000, size, dtype=np.uint32))
         values = rng.integers(0, 2100, 5000, dtype=np.uint32)
         assert (in_sorted(values, members) == np.isin(values, members)).all()
+
+
+def contradictions(tmp_path, pairs):
+    """FTK204 findings as {line: message} on a file of the given (prompt, answer) rows."""
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}) + "\n"
+                            for q, a in pairs))
+    r, report = lint_json(path, "--select", "FTK204")
+    return {d["line"]: d["message"] for d in report["diagnostics"] if d["code"] == "FTK204"}
+
+
+def test_reworded_prompts_with_other_answers_are_contradictions(tmp_path):
+    # One word swapped in a long prompt, and a leading clause on a short one: the 3-gram Jaccard
+    # (0.65, 0.75) is below the 0.85 that near-identical prompts need, so only the word-by-word
+    # comparison finds them.
+    found = contradictions(tmp_path, [
+        ("Which compost would you recommend for a small vegetable garden with clay soil and little sun?",
+         "A mature leaf compost mixed with grit, so that the clay drains better."),
+        ("Which compost would you suggest for a small vegetable garden with clay soil and little sun?",
+         "Paint the fence first, then oil the hinges of the gate twice a year."),
+        ("How long does standard delivery take within Germany?", "Two to four working days."),
+        ("Quick question: how long does standard delivery take within Germany?", "Overnight, by express courier."),
+    ])
+    assert set(found) == {1, 2, 3, 4}
+    assert 'differing only in "suggest" for "recommend"' in found[2]
+    assert 'differing only in a leading "quick question"' in found[4]
+
+
+def test_a_changed_name_number_quote_or_short_question_is_another_question(tmp_path):
+    found = contradictions(tmp_path, [
+        ("How do I reverse a string in Python?", "Use slicing: s[::-1]."),
+        ("How do I reverse a string in JavaScript?", "Use s.split('').reverse().join('')."),
+        ("Translate 'cat' into French.", "chat"),
+        ("Translate 'dog' into French.", "chien"),
+        ("I am 34 years old and want to start running three times a week, what is a good plan for the first month?",
+         "Start with run-walk intervals of one minute each."),
+        ("I am 35 years old and want to start running three times a week, what is a good plan for the first month?",
+         "Buy good shoes and join a local club."),
+        ("What are the pros and cons of a stable meeting?", "Everyone knows the agenda."),
+        ("What are the pros and cons of a stable backpack?", "It does not tip over when you set it down."),
+        ("Quickly, how long does standard delivery take within Germany?", "Two to four working days."),
+        ("Quickly, how long does standard delivery take within Germany in winter?", "Snow delays parcels by a day."),
+    ])
+    assert found == {}
+
+
+def test_rewording_rules():
+    from ftk.data.formats import Turn
+    from ftk.lint.rules.near_duplicates import prompt_tokens, rewording
+
+    def change(a, b):
+        return rewording(prompt_tokens([Turn("user", a, "")]), prompt_tokens([Turn("user", b, "")]))
+
+    long_q = "for a small vegetable garden with clay soil and very little sun in the afternoon?"
+    assert change(f"Which compost would you recommend {long_q}", f"Which compost would you suggest {long_q}") == ("recommend", "suggest")
+    assert change(f"Why is compost good {long_q}", f"How come compost is good {long_q}") is None  # two places
+    assert change(f"Why does compost help {long_q}", f"How come compost helps {long_q}") is None
+    assert change(f"Why would compost help {long_q}", f"How come would compost help {long_q}") == ("why", "how come")
+    assert change("Why would compost help here?", "How come would compost help here?") is None  # too short
+    assert change("Hi! What is compost made of?", "What is compost made of?") == ("hi", "")
+    assert change("Hi! What is compost?", "What is compost?") is None  # too short to be sure
+    assert change("Please what is compost made of?", "What is compost made of?") is None  # no clause
+    assert change("What is compost made of? Thanks!", "What is compost made of?") is None  # not leading
+    assert change("Dear Anna, what is compost made of?", "What is compost made of?") is None  # a name
+    # A limitation, stated in FTK204's doc: a swapped common noun in a long prompt reads as a rewording.
+    assert change(f"Which compost would you buy {long_q}", f"Which mulch would you buy {long_q}") == ("compost", "mulch")

@@ -6,6 +6,7 @@ exact duplicates (FTK201) or share the exact prompt (FTK202) are left to those r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -28,10 +29,107 @@ from ftk.lint.rules.duplicates import list_lines
 
 RELOAD_BATCH = 2048  # re-read rows hashed together
 VERIFY_MARGIN = 0.1  # candidates estimated this far below the threshold are still checked exactly
-RESPONSE_DISSIMILAR = 0.5
+RESPONSE_DISSIMILAR = 0.5  # responses with a Jaccard below this to each other "disagree"
 # Prompts must be closer than rows: in a short question one changed word is often the whole point
 # ("reverse a string in Python" / "… in JavaScript" share 80% of their 3-grams).
-PROMPT_THRESHOLD = 0.85  # responses with a Jaccard below this to each other "disagree"
+PROMPT_THRESHOLD = 0.85
+# Rewordings (see `rewording`) share few shingles: one word changed in a 13-word prompt leaves a
+# 3-gram Jaccard of 0.57. Prompt candidates are therefore compared word by word down to this
+# estimate, not the threshold. Lower finds more short rewordings but re-reads more rows: at 0.45
+# the quality bench's contradiction recall is 0.940 instead of 0.927, and FTK204's final phase on
+# 100k templated rows (bench/gen_chat.py) takes 5.3 s instead of 2.8 s.
+REWORD_CANDIDATE = 0.55
+LEAD_MAX_WORDS = 4  # a leading clause ("Quick question:", "Sorry to bother you,") ...
+LEAD_MIN_SHARED = 4  # ... in front of at least this many unchanged words
+SWAP_MAX_WORDS = 3  # one word for a phrase of at most this many ("why" / "how come") ...
+SWAP_MIN_SHARED = 12  # ... with at least this many words unchanged around it
+_TOKEN = re.compile(r"\w+")
+_QUOTES = "\"'`\u2018\u201c\u00ab"
+
+
+def prompt_tokens(turns: list[Turn]) -> list[tuple[str, bool, bool]]:
+    """A prompt's words in order, for `rewording`: (word case-folded, names something specific,
+    ends a clause). Specific: has a digit, is quoted, or is capitalised inside a sentence (a name:
+    "Python", "Paris", "Monday"). Each turn starts with a marker of its role, so that an edit is
+    never read across two turns."""
+    out = []
+    for turn in turns:
+        out.append(("\x00" + turn.role, True, False))
+        text = " ".join(turn.content.split())
+        for m in _TOKEN.finditer(text):
+            w, i = m.group(), m.start()
+            before = text[i - 2] if i >= 2 and text[i - 1] == " " else (text[i - 1] if i else "")
+            after = text[m.end():m.end() + 1]
+            quoted = before != "" and before in _QUOTES
+            name = w[0].isupper() and w != "I" and before != "" and before not in ".!?:;"
+            specific = quoted or name or any(c.isdigit() for c in w)
+            out.append((w.casefold(), specific, after != "" and after in ",.:;!?"))
+    return out
+
+
+def rewording(a: list[tuple[str, bool, bool]], b: list[tuple[str, bool, bool]]) -> tuple[str, str] | None:
+    """(a's words, b's words) where two prompts (`prompt_tokens`) differ, when they differ only in
+    one of the ways a question is reworded without changing what it asks; else None:
+
+    - a leading clause of at most LEAD_MAX_WORDS words, ending in punctuation, in front of a user
+      turn ("Quick question: what is ..." / "What is ...");
+    - one word swapped for a word or a short phrase ("recommend" / "suggest", "why" / "how come"),
+      with at least SWAP_MIN_SHARED words unchanged: in a short question one word is often the
+      whole point ("... of a stable meeting?" / "... of a stable backpack?"), in a long one the
+      words around it pin the question down.
+
+    Never when a changed word names something specific (a number, a name, a quoted word): "reverse
+    a string in Python" / "... in JavaScript" are two questions."""
+    p, s = common_ends([w for w, _, _ in a], [w for w, _, _ in b])
+    da, db = a[p:len(a) - s], b[p:len(b) - s]
+    if not da and not db or any(specific for _, specific, _ in da + db):  # markers are "specific" too
+        return None
+    shared = len(a) - len(da) - sum(w.startswith("\x00") for w, _, _ in a)
+    if not da or not db:
+        extra = da or db
+        leading = a[p - 1][0] == "\x00user"  # p >= 1: the first turns' markers matched
+        if len(extra) <= LEAD_MAX_WORDS and leading and extra[-1][2] and shared >= LEAD_MIN_SHARED:
+            return " ".join(w for w, _, _ in da), " ".join(w for w, _, _ in db)
+        return None
+    if min(len(da), len(db)) == 1 and max(len(da), len(db)) <= SWAP_MAX_WORDS and shared >= SWAP_MIN_SHARED:
+        return " ".join(w for w, _, _ in da), " ".join(w for w, _, _ in db)
+    return None
+
+
+def quick_words(turns: list[Turn]) -> list[str]:
+    """The prompt's words, case-folded, each turn after a marker of its role (for could_be_rewording)."""
+    out = []
+    for turn in turns:
+        out.append("\x00" + turn.role)
+        out += _TOKEN.findall(turn.content.casefold())
+    return out
+
+
+def common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
+    """Lengths of the longest common prefix and the longest common suffix after it."""
+    n = min(len(a), len(b))
+    p = 0
+    while p < n and a[p] == b[p]:
+        p += 1
+    s = 0
+    while s < n - p and a[-1 - s] == b[-1 - s]:
+        s += 1
+    return p, s
+
+
+def could_be_rewording(a: list[str], b: list[str]) -> bool:
+    """A quick test on quick_words that `rewording` could accept the pair (its shape, not its words)."""
+    if abs(len(a) - len(b)) > max(LEAD_MAX_WORDS, SWAP_MAX_WORDS - 1):
+        return False
+    p, s = common_ends(a, b)
+    da, db = len(a) - p - s, len(b) - p - s
+    if not da or not db:
+        return 0 < da + db <= LEAD_MAX_WORDS
+    return min(da, db) == 1 and max(da, db) <= SWAP_MAX_WORDS
+
+
+def rows_of(pairs) -> set[int]:
+    return {i for a, b, _ in pairs for i in (a, b)}
 
 
 def _differing(pairs: list[tuple[int, int, float]], keys: np.ndarray) -> list[tuple[int, int, float]]:
@@ -64,9 +162,19 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
      """
      What it does: finds pairs of rows whose prompts (the turns before the last answer, system
      prompts left out) are near-identical (exact Jaccard ≥ 0.85, or the near-duplicate threshold if
-     higher) but not identical
-     (that is FTK202), and whose responses are dissimilar (exact Jaccard of their shingles below
-     0.5). Both similarities are reported.
+     higher) or one a light rewording of the other, but not identical (that is FTK202), and whose
+     responses are dissimilar (exact Jaccard of their shingles below 0.5). Both similarities are
+     reported. A rewording is a prompt that, word for word, differs from the other only by a
+     leading clause of up to 4 words ending in punctuation ("Quick question:", "Sorry to bother
+     you,") in front of at least 4 unchanged words, or by one word swapped for a word or a phrase
+     of up to 3 ("recommend"/"suggest", "why"/"how come") with at least 12 words unchanged around
+     it. Why: a one-word change leaves a short prompt far below 0.85 on word 3-grams, yet in a
+     long prompt the words around it pin the question down; in a short question the one word is
+     often the whole point, so short prompts need the 0.85. A change that involves a number, a
+     quoted word or a name (capitalised inside a sentence) is never a rewording ("reverse a string
+     in Python" / "in JavaScript", "I am 34" / "I am 35"). Limitation: ftk does not know synonyms,
+     so a swapped common noun in a long templated prompt ("… pack in my suitcase?" / "… in my
+     backpack?") is reported like a swapped synonym.
      Why it matters: a reworded question with a different answer teaches the model two answers;
      it is the contradiction that exact matching cannot see.
      Example: "What's the capital of Australia?" → "Canberra" and "what is the capital of
@@ -147,16 +255,11 @@ class NearDuplicates(DatasetRule):
             # Exact duplicates (FTK201's) are neither verified nor clustered: leaving them out first
             # spares re-reading their rows (most candidates, in data with many copies).
             pairs = _differing(self.rows.finish(margin=VERIFY_MARGIN), self.row_keys[0])
-            shingle_sets = {i: s for i, (s, _) in self._reload(pairs, self.rows, prompt=False).items()}
+            shingle_sets = {i: s for i, (s, _, _) in self._reload(rows_of(pairs), self.rows, prompt=False).items()}
             yield from self._near_duplicates(self._verified(pairs, shingle_sets, self.options.near_threshold),
                                              shingle_sets)
         if self.prompts is not None:
-            pairs = _differing(self.prompts.finish(margin=VERIFY_MARGIN), self.prompt_keys[0])  # same prompt: FTK202's
-            prompt_threshold = max(self.options.near_threshold, PROMPT_THRESHOLD)
-            reloaded = self._reload(pairs, self.prompts, prompt=True)
-            prompts = {i: s for i, (s, _) in reloaded.items()}
-            responses = {i: r for i, (_, r) in reloaded.items()}
-            yield from self._near_contradictions(self._verified(pairs, prompts, prompt_threshold), responses)
+            yield from self._near_contradictions(max(self.options.near_threshold, PROMPT_THRESHOLD))
 
     def _verified(self, pairs, shingle_sets, threshold: float) -> list[tuple[int, int, float]]:
         """The candidate pairs whose exact Jaccard reaches the threshold, with that Jaccard."""
@@ -168,23 +271,31 @@ class NearDuplicates(DatasetRule):
                     out.append((a, b, j))
         return out
 
-    def _reload(self, pairs, index: NearDuplicateIndex, prompt: bool) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
-        """Shingles of the rows in `pairs` (and, for prompts, of their responses), rebuilt from their
-        lines (only those lines are parsed), so that memory holds one signature per row and full
-        shingle sets only for candidates."""
+    def _reload(self, rows: set[int], index: NearDuplicateIndex, prompt: bool,
+                shingled: set[int] | None = None) -> dict[int, tuple]:
+        """(shingles, for prompts: response shingles and the prompt's turns) of the given rows,
+        rebuilt from their lines (only those lines are parsed), so that memory holds one signature
+        per row and full shingle sets only for candidates. Rows not in `shingled` (when given) get
+        their prompt's turns only, with None for the shingles."""
         by_path: dict[str, dict[int, int]] = {}
-        for a, b, _ in pairs:
-            for i in (a, b):
-                loc = self.locs[i]
-                by_path.setdefault(loc.path, {})[loc.line] = i
-        out: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        for i in rows:
+            loc = self.locs[i]
+            by_path.setdefault(loc.path, {})[loc.line] = i
+        out: dict[int, tuple] = {}
         for path, lines in by_path.items():
             batch: list[tuple[int, Example]] = []
             for rec in iter_some(path, set(lines)):
                 obj = rec.value if rec.parsed and isinstance(rec.value, dict) else None
                 example = normalise(obj, self.formats[path])[0] if obj is not None else None
-                if example is not None:  # else the file changed under us: leave the pair unverified
-                    batch.append((lines[rec.line], example))
+                row = lines[rec.line]
+                if example is None:  # the file changed under us: leave the pair unverified
+                    continue
+                if shingled is not None and row not in shingled:
+                    asked = self.asked(example)
+                    if asked is not None:
+                        out[row] = (None, None, asked)
+                    continue
+                batch.append((row, example))
                 if len(batch) >= RELOAD_BATCH:
                     self._shingle_batch(batch, index, prompt, out)
                     batch = []
@@ -192,18 +303,19 @@ class NearDuplicates(DatasetRule):
         return out
 
     def _shingle_batch(self, batch: list[tuple[int, Example]], index: NearDuplicateIndex, prompt: bool,
-                       out: dict[int, tuple[np.ndarray, np.ndarray | None]]) -> None:
-        """Shingles of a batch of re-read rows (hashed together); only the arrays are kept."""
+                       out: dict[int, tuple]) -> None:
+        """Shingles of a batch of re-read rows (hashed together); only the arrays (and the prompt's
+        turns) are kept."""
         if not prompt:
             sets = shingle_sets([ex for _, ex in batch], [whole(ex) for _, ex in batch])
             for (row, _), shingles in zip(batch, sets):
-                out[row] = (index.without_boilerplate(shingles), None)
+                out[row] = (index.without_boilerplate(shingles), None, None)
             return
         asked = [(row, ex, self.asked(ex)) for row, ex in batch]
         asked = [(row, ex, a) for row, ex, a in asked if a is not None]
         sets = shingle_sets([ex for _, ex, _ in asked], [a for _, _, a in asked])
-        for (row, ex, _), shingles in zip(asked, sets):
-            out[row] = (index.without_boilerplate(shingles), turn_shingles(ex, ex.prompt_and_response()[1]))
+        for (row, ex, a), shingles in zip(asked, sets):
+            out[row] = (index.without_boilerplate(shingles), turn_shingles(ex, ex.prompt_and_response()[1]), a)
 
     def _near_duplicates(self, pairs, shingle_sets) -> Iterator[Finding]:
         row_keys = self.row_keys[0]
@@ -218,21 +330,58 @@ class NearDuplicates(DatasetRule):
                               f"near-duplicate of line {list_lines([self.locs[root]], loc.path)} ({sim_text}; "
                               f"cluster of {len(members)}: lines {list_lines(locs, loc.path)})", tuple(locs))
 
-    def _near_contradictions(self, pairs, responses) -> Iterator[Finding]:
-        reported: set[tuple[int, int]] = set()
+    def _near_contradictions(self, threshold: float) -> Iterator[Finding]:
+        """Pairs whose prompts are near-identical (exact Jaccard at or above the threshold) or one a
+        rewording of the other, and whose responses are dissimilar.
+
+        LSH candidates come in two kinds. Those whose estimate is within VERIFY_MARGIN of the
+        threshold are verified on shingles, as for FTK203. Those below, down to REWORD_CANDIDATE,
+        can only be rewordings: their prompts are compared word by word first (cheap), and only the
+        few pairs that pass are shingled, for the responses."""
+        pairs = self.prompts.finish(margin=max(VERIFY_MARGIN, self.prompts.threshold - REWORD_CANDIDATE))
         prompt_keys = self.prompt_keys[0]
-        for a, b, prompt_sim in pairs:
-            if prompt_keys[a] == prompt_keys[b] or (a, b) in reported:
+        pairs = [(a, b, e) for a, b, e in pairs if prompt_keys[a] != prompt_keys[b]]  # same prompt: FTK202
+        cut = self.prompts.threshold - VERIFY_MARGIN
+        close = rows_of(p for p in pairs if p[2] >= cut)
+        reloaded = self._reload(rows_of(pairs), self.prompts, prompt=True, shingled=close)
+        words: dict[int, list[str]] = {}  # the compared rows' prompt words (quick_words)
+        changes: dict[tuple[int, int], tuple[str, str]] = {}
+        for a, b, estimate in pairs:
+            if estimate < cut and a in reloaded and b in reloaded:
+                for i in (a, b):
+                    if i not in words:
+                        words[i] = quick_words(reloaded[i][2])
+                if could_be_rewording(words[a], words[b]):
+                    change = rewording(prompt_tokens(reloaded[a][2]), prompt_tokens(reloaded[b][2]))
+                    if change is not None:
+                        changes[(a, b)] = change
+        words.clear()
+        missing = {i for pair in changes for i in pair if reloaded[i][0] is None}
+        if missing:
+            reloaded.update(self._reload(missing, self.prompts, prompt=True))
+
+        reported: set[tuple[int, int]] = set()
+        for a, b, estimate in pairs:
+            if (a, b) in reported or (estimate < cut and (a, b) not in changes) or a not in reloaded or b not in reloaded:
                 continue
-            answer_sim = jaccard(responses[a], responses[b])
+            (prompt_a, response_a, _), (prompt_b, response_b, _) = reloaded[a], reloaded[b]
+            answer_sim = jaccard(response_a, response_b)
             if answer_sim >= RESPONSE_DISSIMILAR:
                 continue
+            prompt_sim = jaccard(prompt_a, prompt_b)
+            change = changes.get((a, b))
+            if change is None and prompt_sim < threshold:
+                change = rewording(prompt_tokens(reloaded[a][2]), prompt_tokens(reloaded[b][2]))
+                if change is None:
+                    continue
             reported.add((a, b))
             la, lb = self.locs[a], self.locs[b]
-            for this, other in ((lb, la), (la, lb)):
-                yield Finding("FTK204", this, None,
-                              f"prompt {prompt_sim:.2f} similar to line {list_lines([other], this.path)}, "
-                              f"but the responses are only {answer_sim:.2f} similar", (la, lb))
+            for this, other, words_ in ((lb, la, change and change[::-1]), (la, lb, change)):
+                how = f"prompt {prompt_sim:.2f} similar to line {list_lines([other], this.path)}"
+                if words_ is not None:
+                    how += (f', differing only in "{words_[0]}" for "{words_[1]}"' if words_[0] and words_[1] else
+                            f', differing only in a leading "{words_[0] or words_[1]}"')
+                yield Finding("FTK204", this, None, f"{how}, but the responses are only {answer_sim:.2f} similar", (la, lb))
 
     def stats(self) -> dict:
         out = {}
