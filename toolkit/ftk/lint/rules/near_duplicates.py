@@ -35,10 +35,11 @@ RESPONSE_DISSIMILAR = 0.5  # responses with a Jaccard below this to each other "
 PROMPT_THRESHOLD = 0.85
 # Rewordings (see `rewording`) share few shingles: one word changed in a 13-word prompt leaves a
 # 3-gram Jaccard of 0.57. Prompt candidates are therefore compared word by word down to this
-# estimate, not the threshold. Lower finds more short rewordings but re-reads more rows: at 0.45
-# the quality bench's contradiction recall is 0.940 instead of 0.927, and FTK204's final phase on
-# 100k templated rows (bench/gen_chat.py) takes 5.3 s instead of 2.8 s.
-REWORD_CANDIDATE = 0.55
+# estimate, not the threshold. Lower finds more short rewordings but re-reads more rows, and the
+# candidates grow with the square of the rows in templated data: on the quality bench 0.55 gives
+# contradiction recall 0.927 (0.6: 0.912), but on 1M templated rows (bench/gen_chat.py) its final
+# phase took 75 s and 2.3 GB (0.6: 68 s, 1.9 GB). BENCHMARKS.md has the figures.
+REWORD_CANDIDATE = 0.6
 LEAD_MAX_WORDS = 4  # a leading clause ("Quick question:", "Sorry to bother you,") ...
 LEAD_MIN_SHARED = 4  # ... in front of at least this many unchanged words
 SWAP_MAX_WORDS = 3  # one word for a phrase of at most this many ("why" / "how come") ...
