@@ -196,7 +196,7 @@ def test_a_changed_name_number_quote_or_short_question_is_another_question(tmp_p
 
 def test_rewording_rules():
     from ftk.data.formats import Turn
-    from ftk.lint.rules.near_duplicates import prompt_tokens, rewording
+    from ftk.lint.rewording import prompt_tokens, rewording
 
     def change(a, b):
         return rewording(prompt_tokens([Turn("user", a, "")]), prompt_tokens([Turn("user", b, "")]))

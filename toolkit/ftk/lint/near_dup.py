@@ -32,7 +32,7 @@ SHORT_WORDS = 8
 CHAR_NGRAM = 5
 WORD_NGRAM = 3
 _MULT = (np.uint32(0x9E3779B1), np.uint32(0x85EBCA77))
-_WORD = re.compile(r"\w+")
+WORD = re.compile(r"\w+")  # a word: a run of \w (punctuation is not part of words)
 BATCH = 1024  # rows signed together by NearDuplicateIndex.add
 BITS = 8  # bits kept per signature bin
 _CHANCE = 1.0 / (1 << BITS)  # two bins of unrelated rows agree this often
@@ -80,7 +80,7 @@ def sorted_unique(a: np.ndarray) -> np.ndarray:
 
 
 def words_of(text: str) -> list[str]:
-    return _WORD.findall(text)  # punctuation out: "germany?" and "germany," are one word
+    return WORD.findall(text)  # punctuation out: "germany?" and "germany," are one word
 
 
 def text_features(texts: list[str], salts: list[int]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -92,7 +92,7 @@ def text_features(texts: list[str], salts: list[int]) -> tuple[list[np.ndarray],
     n = len(texts)
     # A non-ASCII text is reduced to its \w+ words (Unicode's definition), after which the byte
     # classes above find exactly those words; ASCII texts are classified as they are.
-    prepared = [t if t.isascii() else " ".join(_WORD.findall(t)) for t in texts]
+    prepared = [t if t.isascii() else " ".join(WORD.findall(t)) for t in texts]
     data = np.frombuffer("\x00".join(prepared).encode("utf-8", "surrogatepass"), dtype=np.uint8)
     is_word = np.zeros(len(data) + 2, dtype=np.int8)
     is_word[1:-1] = _WORD_BYTE[data]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 VIEWS = ("text", "lower", "digits")
-_DIGITS_TO_0 = bytes.maketrans(b"123456789", b"000000000")
+DIGITS_TO_0 = bytes.maketrans(b"123456789", b"000000000")  # the "digits" view: every ASCII digit a 0
 SEPARATOR = b"\n"  # between turns and rows; no trigger string contains it, so no match spans two rows
 
 
@@ -48,7 +48,7 @@ def _view(data: bytes, view: str) -> bytes:
     if view == "lower":
         return data.lower()  # ASCII letters only: lengths and offsets stay as they are
     if view == "digits":
-        return data.translate(_DIGITS_TO_0)
+        return data.translate(DIGITS_TO_0)
     return data
 
 

@@ -5,7 +5,7 @@ import re
 
 from ftk.data.formats import Example
 from ftk.lint.registry import Options, Severity, row_rule
-from ftk.lint.triggers import Trigger
+from ftk.lint.triggers import DIGITS_TO_0, Trigger
 
 # Token formats documented by their issuers (the same families gitleaks and GitHub secret scanning
 # look for). Ordered most specific first: an Anthropic key is also an `sk-` key.
@@ -45,13 +45,12 @@ _GROUPS = re.compile(r"[ -]")
 PHONE_HINT = re.compile(r"\+\d|\(\d{3}\)|\d{3}[.-]\d")
 # The same test for ASCII text without a regex (a regex scan for digits costs ~13 ns a character):
 # digits become "0", then the hint is four substring searches.
-_DIGITS_TO_0 = bytes.maketrans(b"123456789", b"000000000")
 _PHONE_HINT_ASCII = (b"+0", b"(000)", b"000.0", b"000-0")
 
 
 def phone_hint(text: str) -> bool:
     if text.isascii():
-        b = text.encode("ascii").translate(_DIGITS_TO_0)
+        b = text.encode("ascii").translate(DIGITS_TO_0)
         return any(h in b for h in _PHONE_HINT_ASCII)
     return PHONE_HINT.search(text) is not None
 
