@@ -196,10 +196,10 @@ def test_a_changed_name_number_quote_or_short_question_is_another_question(tmp_p
 
 def test_rewording_rules():
     from ftk.data.formats import Turn
-    from ftk.lint.rewording import prompt_tokens, rewording
+    from ftk.lint.rewording import PromptWords, rewording
 
     def change(a, b):
-        return rewording(prompt_tokens([Turn("user", a, "")]), prompt_tokens([Turn("user", b, "")]))
+        return rewording(PromptWords([Turn("user", a, "")]), PromptWords([Turn("user", b, "")]))
 
     long_q = "for a small vegetable garden with clay soil and very little sun in the afternoon?"
     assert change(f"Which compost would you recommend {long_q}", f"Which compost would you suggest {long_q}") == ("recommend", "suggest")
@@ -214,3 +214,54 @@ def test_rewording_rules():
     assert change("Dear Anna, what is compost made of?", "What is compost made of?") is None  # a name
     # A limitation, stated in FTK204's doc: a swapped common noun in a long prompt reads as a rewording.
     assert change(f"Which compost would you buy {long_q}", f"Which mulch would you buy {long_q}") == ("compost", "mulch")
+
+
+def test_word_counts_rule_out_only_pairs_that_are_no_rewording():
+    """FTK204 drops reword candidates by word count before re-reading them: every pair that
+    `rewording` accepts must pass `could_be_reworded` on the counts map() keeps."""
+    import random
+
+    from ftk.data.formats import Example, Format, Turn
+    from ftk.lint.features import exact_word_count, prepare
+    from ftk.lint.rewording import PromptWords, could_be_reworded, rewording
+
+    rng = random.Random(3)
+    vocab = "what which how the a of garden soil compost sun water plant grow best for my in with and".split()
+    leads = ["Hi!", "Quick question:", "Sorry to bother you,", "Hello there, friend:", "One more thing, please:"]
+    accepted = rejected = 0
+    for _ in range(3000):
+        base = [rng.choice(vocab) for _ in range(rng.randint(3, 20))]
+        other = list(base)
+        kind = rng.random()
+        if kind < 0.4:
+            other = rng.choice(leads).split() + other
+        elif kind < 0.8:
+            at = rng.randrange(len(other))
+            other[at:at + 1] = [rng.choice(vocab) + "x" for _ in range(rng.randint(1, 4))]
+        else:
+            other = [rng.choice(vocab) for _ in range(rng.randint(3, 20))]
+        turns_a, turns_b = [Turn("user", " ".join(base) + "?", "")], [Turn("user", " ".join(other) + "?", "")]
+        ex_a, ex_b = Example(Format.CHAT, turns_a), Example(Format.CHAT, turns_b)
+        prepare([ex_a, ex_b])
+        words_a, words_b = PromptWords(turns_a), PromptWords(turns_b)
+        count_a, count_b = exact_word_count(ex_a, turns_a), exact_word_count(ex_b, turns_b)
+        assert (count_a, count_b) == (len(words_a.words) - 1, len(words_b.words) - 1)
+        if rewording(words_a, words_b) is not None:
+            accepted += 1
+            assert could_be_reworded(count_a, count_b), (base, other)
+        elif not could_be_reworded(count_a, count_b):
+            rejected += 1
+    assert accepted > 300 and rejected > 300  # both sides of the filter were exercised
+
+
+def test_exact_word_count_only_for_plain_ascii():
+    from ftk.data.formats import Example, Format, Turn
+    from ftk.lint.features import exact_word_count
+
+    def count(text):
+        turns = [Turn("user", text, "")]
+        return exact_word_count(Example(Format.CHAT, turns), turns)
+
+    assert count("Hello,   world: it's 2 PM!") == 6  # hello world it s 2 pm
+    assert count("ab\x01cd") is None  # normalising drops the control character and joins the words
+    assert count("Café au lait") is None  # not ASCII: normalising may move word boundaries

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import unicodedata
 import zlib
+from functools import lru_cache
 
 import numpy as np
 from xxhash import xxh3_64_digest, xxh3_64_intdigest
 
 from ftk.data.formats import Example, Turn
-from ftk.lint.near_dup import ngram_hashes, sorted_unique, text_features, union_sets
+from ftk.lint.near_dup import ngram_hashes, sorted_unique, text_features, text_shingles, union_sets
 
 # Control characters deleted before matching (str.translate: one C pass, no regex).
 _DROP_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
@@ -47,7 +48,11 @@ def _memo(ex: Example, key, make):
 
 
 def normalised(ex: Example, turn: Turn) -> str:
-    return _memo(ex, ("norm", id(turn)), lambda: normalise_for_match(turn.content))
+    key = ("norm", id(turn))  # (inlined _memo: called for every turn of every row)
+    value = ex.memo.get(key)
+    if value is None:
+        value = ex.memo[key] = normalise_for_match(turn.content)
+    return value
 
 
 def whole(ex: Example) -> list[Turn]:
@@ -78,6 +83,7 @@ def row_key(ex: Example) -> int:
     return _memo(ex, "row_key", make)
 
 
+@lru_cache(maxsize=256)
 def role_salt(role: str) -> int:
     return zlib.crc32(role.encode("utf-8", "surrogatepass"))
 
@@ -105,6 +111,38 @@ def turn_shingles(ex: Example, turn: Turn) -> np.ndarray:
     if ("shingles", id(turn)) not in ex.memo:
         prepare([ex])
     return ex.memo[("shingles", id(turn))]
+
+
+def flat_shingles(examples: list[Example], turn_lists: list[list[Turn]],
+                  parts: list[list[Turn] | None]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The shingles of each example's `turn_lists` turns, and of its `parts` turns (some of those
+    turns, or None), as (values, example each is from): repeats kept, unsorted, which is all a
+    MinHash signature needs (Signer.signatures_of) and spares the sorts that sets cost. Each turn
+    is hashed once; the turns' word counts go into the memos (for exact_word_count)."""
+    flat = [(i, t) for i, turns in enumerate(turn_lists) for t in turns]
+    texts = [normalised(examples[i], t) for i, t in flat]
+    _, counts, values, text_of = text_shingles(texts, [role_salt(t.role) for _, t in flat])
+    for (i, t), n in zip(flat, counts.tolist()):
+        examples[i].memo[("words", id(t))] = n
+    # Which texts are in the parts: the parts' turns are found among the example's turns by identity.
+    wanted = {(i, id(t)) for i, turns in enumerate(parts) for t in turns or ()}
+    in_part = np.array([(i, id(t)) in wanted for i, t in flat] + [False], dtype=bool)
+    text_row = np.array([i for i, _ in flat] + [-1], dtype=np.int64)
+    row_of, part = text_row[text_of], in_part[text_of]
+    return [(values, row_of), (values[part], row_of[part])]
+
+
+def exact_word_count(ex: Example, turns: list[Turn]) -> int | None:
+    """How many `\\w+` words the turns' raw text holds, counted on their normalised text, when that
+    count is exact: every turn ASCII without control characters (normalising then only lower-cases
+    and collapses whitespace, which moves no word boundary). Else None."""
+    n = 0
+    for t in turns:
+        if not t.content.isascii() or ascii_has_control(t.content):
+            return None
+        words = ex.memo.get(("words", id(t)))
+        n += len(turn_word_hashes(ex, t)) if words is None else words
+    return n
 
 
 def shingles_of(ex: Example, turns: list[Turn]) -> np.ndarray:

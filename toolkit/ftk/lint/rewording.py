@@ -2,14 +2,19 @@
 shingles differ too much for the Jaccard test: one changed word in a 13-word prompt leaves a word
 3-gram Jaccard of 0.57, far below FTK204's 0.85 (see ftk.lint.rules.near_duplicates).
 
-`quick_words` + `could_be_rewording` are a cheap test of a pair's shape; `prompt_tokens` +
-`rewording` the full one, which also looks at what the changed words are.
+A prompt is read once into `PromptWords` (its case-folded words); `could_be_rewording` tests a
+pair's shape on the words alone, `rewording` also looks at what the changed words are. What a word
+is (a number, a name, quoted, the end of a clause) is worked out only for the few words that
+differ, not for every word of every compared prompt. `could_be_reworded` says from word counts
+alone (known before any prompt is re-read) whether a pair can pass at all.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from ftk.data.formats import Turn
-from ftk.lint.near_dup import WORD, words_of
+from ftk.lint.near_dup import WORD
 
 LEAD_MAX_WORDS = 4  # a leading clause ("Quick question:", "Sorry to bother you,") ...
 LEAD_MIN_SHARED = 4  # ... in front of at least this many unchanged words
@@ -18,29 +23,59 @@ SWAP_MIN_SHARED = 12  # ... with at least this many words unchanged around it
 _QUOTES = "\"'`\u2018\u201c\u00ab"
 
 
-def prompt_tokens(turns: list[Turn]) -> list[tuple[str, bool, bool]]:
-    """A prompt's words in order, for `rewording`: (word case-folded, names something specific,
-    ends a clause). Specific: has a digit, is quoted, or is capitalised inside a sentence (a name:
-    "Python", "Paris", "Monday"). Each turn starts with a marker of its role, so that an edit is
-    never read across two turns."""
-    out = []
-    for turn in turns:
-        out.append(("\x00" + turn.role, True, False))
-        text = " ".join(turn.content.split())
-        for m in WORD.finditer(text):
-            w, i = m.group(), m.start()
-            before = text[i - 2] if i >= 2 and text[i - 1] == " " else (text[i - 1] if i else "")
-            after = text[m.end():m.end() + 1]
-            quoted = before != "" and before in _QUOTES
-            name = w[0].isupper() and w != "I" and before != "" and before not in ".!?:;"
-            specific = quoted or name or any(c.isdigit() for c in w)
-            out.append((w.casefold(), specific, after != "" and after in ",.:;!?"))
-    return out
+class PromptWords:
+    """A prompt's words in order, case-folded, each turn after a marker of its role ("\\x00user"),
+    so that an edit is never read across two turns."""
+
+    __slots__ = ("words", "markers", "texts", "_matches")
+
+    def __init__(self, turns: list[Turn]):
+        self.words: list[str] = []
+        self.markers: list[int] = []  # where each turn's marker is in `words`
+        self.texts: list[str] = []  # each turn's text, whitespace collapsed
+        self._matches: dict[int, list] = {}  # per turn, its words' regex matches (made when asked)
+        for turn in turns:
+            text = " ".join(turn.content.split())
+            self.markers.append(len(self.words))
+            self.texts.append(text)
+            self.words.append("\x00" + turn.role)
+            self.words += [w.casefold() for w in WORD.findall(text)]
+
+    def _match(self, k: int):
+        """(turn text, regex match) of word k; None for a marker."""
+        t = bisect_right(self.markers, k) - 1
+        j = k - self.markers[t] - 1
+        if j < 0:
+            return None
+        if t not in self._matches:
+            self._matches[t] = list(WORD.finditer(self.texts[t]))
+        return self.texts[t], self._matches[t][j]
+
+    def specific(self, k: int) -> bool:
+        """Word k names something specific: has a digit, is quoted, or is capitalised inside a
+        sentence (a name: "Python", "Paris", "Monday"). Markers count as specific (never edited)."""
+        found = self._match(k)
+        if found is None:
+            return True
+        text, m = found
+        w, i = m.group(), m.start()
+        before = text[i - 2] if i >= 2 and text[i - 1] == " " else (text[i - 1] if i else "")
+        quoted = before != "" and before in _QUOTES
+        name = w[0].isupper() and w != "I" and before != "" and before not in ".!?:;"
+        return quoted or name or (not w.isalpha() and any(c.isdigit() for c in w))
+
+    def ends_clause(self, k: int) -> bool:
+        found = self._match(k)
+        if found is None:
+            return False
+        text, m = found
+        after = text[m.end():m.end() + 1]
+        return after != "" and after in ",.:;!?"
 
 
-def rewording(a: list[tuple[str, bool, bool]], b: list[tuple[str, bool, bool]]) -> tuple[str, str] | None:
-    """(a's words, b's words) where two prompts (`prompt_tokens`) differ, when they differ only in
-    one of the ways a question is reworded without changing what it asks; else None:
+def rewording(a: PromptWords, b: PromptWords) -> tuple[str, str] | None:
+    """(a's words, b's words) where two prompts differ, when they differ only in one of the ways a
+    question is reworded without changing what it asks; else None:
 
     - a leading clause of at most LEAD_MAX_WORDS words, ending in punctuation, in front of a user
       turn ("Quick question: what is ..." / "What is ...");
@@ -51,29 +86,21 @@ def rewording(a: list[tuple[str, bool, bool]], b: list[tuple[str, bool, bool]]) 
 
     Never when a changed word names something specific (a number, a name, a quoted word): "reverse
     a string in Python" / "... in JavaScript" are two questions."""
-    p, s = common_ends([w for w, _, _ in a], [w for w, _, _ in b])
-    da, db = a[p:len(a) - s], b[p:len(b) - s]
-    if not da and not db or any(specific for _, specific, _ in da + db):  # markers are "specific" too
+    if not could_be_rewording(a.words, b.words):
         return None
-    shared = len(a) - len(da) - sum(w.startswith("\x00") for w, _, _ in a)
+    p, s = common_ends(a.words, b.words)
+    da, db = range(p, len(a.words) - s), range(p, len(b.words) - s)
+    if any(a.specific(k) for k in da) or any(b.specific(k) for k in db):  # markers are "specific" too
+        return None
+    shared = len(a.words) - len(da) - len(a.markers)
+    words = " ".join(a.words[k] for k in da), " ".join(b.words[k] for k in db)
     if not da or not db:
-        extra = da or db
-        leading = a[p - 1][0] == "\x00user"  # p >= 1: the first turns' markers matched
-        if len(extra) <= LEAD_MAX_WORDS and leading and extra[-1][2] and shared >= LEAD_MIN_SHARED:
-            return " ".join(w for w, _, _ in da), " ".join(w for w, _, _ in db)
+        longer, extra = (a, da) if da else (b, db)
+        leading = a.words[p - 1] == "\x00user"  # p >= 1: the first turns' markers matched
+        if leading and longer.ends_clause(extra[-1]) and shared >= LEAD_MIN_SHARED:
+            return words
         return None
-    if min(len(da), len(db)) == 1 and max(len(da), len(db)) <= SWAP_MAX_WORDS and shared >= SWAP_MIN_SHARED:
-        return " ".join(w for w, _, _ in da), " ".join(w for w, _, _ in db)
-    return None
-
-
-def quick_words(turns: list[Turn]) -> list[str]:
-    """The prompt's words, case-folded, each turn after a marker of its role (for could_be_rewording)."""
-    out = []
-    for turn in turns:
-        out.append("\x00" + turn.role)
-        out += words_of(turn.content.casefold())
-    return out
+    return words if shared >= SWAP_MIN_SHARED else None
 
 
 def common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
@@ -89,7 +116,9 @@ def common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
 
 
 def could_be_rewording(a: list[str], b: list[str]) -> bool:
-    """A quick test on quick_words that `rewording` could accept the pair (its shape, not its words)."""
+    """A quick test on two prompts' words that `rewording` could accept the pair (its shape, not
+    its words): the differing words are a leading extra of up to LEAD_MAX_WORDS, or one word for up
+    to SWAP_MAX_WORDS."""
     if abs(len(a) - len(b)) > max(LEAD_MAX_WORDS, SWAP_MAX_WORDS - 1):
         return False
     p, s = common_ends(a, b)
@@ -97,3 +126,13 @@ def could_be_rewording(a: list[str], b: list[str]) -> bool:
     if not da or not db:
         return 0 < da + db <= LEAD_MAX_WORDS
     return min(da, db) == 1 and max(da, db) <= SWAP_MAX_WORDS
+
+
+def could_be_reworded(words_a: int, words_b: int) -> bool:
+    """Whether prompts of these many words (markers not counted) could pass `rewording` at all: a
+    leading clause adds 1 to LEAD_MAX_WORDS words to at least LEAD_MIN_SHARED; a swap changes the
+    count by at most SWAP_MAX_WORDS - 1 and keeps SWAP_MIN_SHARED words, so both prompts have more."""
+    diff, least = abs(words_a - words_b), min(words_a, words_b)
+    lead = 1 <= diff <= LEAD_MAX_WORDS and least >= LEAD_MIN_SHARED
+    swap = diff <= SWAP_MAX_WORDS - 1 and least > SWAP_MIN_SHARED
+    return lead or swap

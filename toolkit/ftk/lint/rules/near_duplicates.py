@@ -12,7 +12,7 @@ import numpy as np
 
 from ftk.data.formats import Example, Format, Turn, normalise
 from ftk.data.reader import iter_some
-from ftk.lint.features import hash_turns, row_key, shingle_sets, turn_shingles, whole
+from ftk.lint.features import exact_word_count, flat_shingles, hash_turns, row_key, shingle_sets, turn_shingles, whole
 from ftk.lint.near_dup import NearDuplicateIndex, boilerplate_of, clusters
 from ftk.lint.registry import (
     DatasetRule,
@@ -24,7 +24,7 @@ from ftk.lint.registry import (
     dataset_rule,
     pack_locations,
 )
-from ftk.lint.rewording import could_be_rewording, prompt_tokens, quick_words, rewording
+from ftk.lint.rewording import PromptWords, could_be_reworded, rewording
 from ftk.lint.rules.duplicates import list_lines
 
 RELOAD_BATCH = 2048  # re-read rows hashed together
@@ -40,6 +40,9 @@ PROMPT_THRESHOLD = 0.85
 # contradiction recall 0.927 (0.6: 0.912), but on 1M templated rows (bench/gen_chat.py) its final
 # phase took 75 s and 2.3 GB (0.6: 68 s, 1.9 GB). BENCHMARKS.md has the figures.
 REWORD_CANDIDATE = 0.6
+UNCOUNTED = np.iinfo(np.uint16).max  # a prompt whose word count map() could not give exactly
+
+
 def rows_of(pairs) -> set[int]:
     return {i for a, b, _ in pairs for i in (a, b)}
 
@@ -106,6 +109,7 @@ class NearDuplicates(DatasetRule):
         self.formats: dict[str, Format] = {}  # per file: the format its rows were read in
         self.row_keys: list[np.ndarray] = []
         self.prompt_keys: list[np.ndarray] = []
+        self.prompt_words: list[np.ndarray] = []  # per row: its prompt's word count (or UNCOUNTED)
         kw = {"threshold": options.near_threshold, "num_perm": options.num_perm}
         self.rows = NearDuplicateIndex(**kw) if "FTK203" in selected else None
         self.prompts = NearDuplicateIndex(**kw) if "FTK204" in selected else None
@@ -132,30 +136,32 @@ class NearDuplicates(DatasetRule):
         examples = [ex for _, ex in rows]
         row_keys = np.array([row_key(ex) for ex in examples], dtype=np.uint64)
         formats = {loc.path: ex.format for loc, ex in rows}
-        row_part = None
-        if self.rows is not None:
-            row_part = self.rows.sign(shingle_sets(examples, [whole(ex) for ex in examples]))
-        prompt_part = None
         prompt_keys = np.zeros(len(rows), dtype=np.uint64)
+        prompt_words = np.full(len(rows), UNCOUNTED, dtype=np.uint16)
+        asked = [self.asked(ex) for ex in examples] if self.prompts is not None else [None] * len(examples)
+        (row_values, row_owner), (prompt_values, prompt_owner) = flat_shingles(
+            examples, [whole(ex) for ex in examples], asked)
+        row_part = self.rows.sign_flat(row_values, row_owner, len(examples)) if self.rows is not None else None
+        prompt_part = None
         if self.prompts is not None:
-            at, asked = [], []
-            for i, ex in enumerate(examples):
-                a = self.asked(ex)
+            prompt_part = self.prompts.sign_flat(prompt_values, prompt_owner, len(examples))
+            for i, (ex, a) in enumerate(zip(examples, asked)):
                 if a is not None:
                     prompt_keys[i] = hash_turns(ex, a)
-                    at.append(i)
-                    asked.append(a)
-            kept, sigs = self.prompts.sign(shingle_sets([examples[i] for i in at], asked))
-            prompt_part = (np.array(at, dtype=np.int64)[kept], sigs)
-        return pack_locations(loc for loc, _ in rows), formats, row_keys, prompt_keys, row_part, prompt_part
+                    n = exact_word_count(ex, a)
+                    if n is not None and n < UNCOUNTED:
+                        prompt_words[i] = n
+        return (pack_locations(loc for loc, _ in rows), formats, row_keys, prompt_keys, prompt_words,
+                row_part, prompt_part)
 
     def reduce(self, part: tuple) -> None:
-        packed, formats, row_keys, prompt_keys, row_part, prompt_part = part
+        packed, formats, row_keys, prompt_keys, prompt_words, row_part, prompt_part = part
         first = self.locs.extend(packed)
         for path, fmt in formats.items():
             self.formats.setdefault(path, fmt)
         self.row_keys.append(row_keys)
         self.prompt_keys.append(prompt_keys)
+        self.prompt_words.append(prompt_words)
         for index, got in ((self.rows, row_part), (self.prompts, prompt_part)):
             if index is not None:
                 index.add_signatures(got[0] + first, got[1])
@@ -163,6 +169,7 @@ class NearDuplicates(DatasetRule):
     def finish(self) -> Iterator[Finding]:
         self.row_keys = [np.concatenate(self.row_keys)] if self.row_keys else [np.empty(0, dtype=np.uint64)]
         self.prompt_keys = [np.concatenate(self.prompt_keys)] if self.prompt_keys else [np.empty(0, dtype=np.uint64)]
+        self.prompt_words = [np.concatenate(self.prompt_words)] if self.prompt_words else [np.empty(0, dtype=np.uint16)]
         if self.rows is not None:
             # Exact duplicates (FTK201's) are neither verified nor clustered: leaving them out first
             # spares re-reading their rows (most candidates, in data with many copies).
@@ -251,23 +258,28 @@ class NearDuplicates(DatasetRule):
         can only be rewordings: their prompts are compared word by word first (cheap), and only the
         few pairs that pass are shingled, for the responses."""
         pairs = self.prompts.finish(margin=max(VERIFY_MARGIN, self.prompts.threshold - REWORD_CANDIDATE))
-        prompt_keys = self.prompt_keys[0]
-        pairs = _differing(pairs, prompt_keys)  # same prompt: FTK202's
+        pairs = _differing(pairs, self.prompt_keys[0])  # same prompt: FTK202's
         cut = self.prompts.threshold - VERIFY_MARGIN
+        # Word counts alone rule out most reword candidates (in templated data, most share a
+        # length): those pairs are never re-read.
+        counts = self.prompt_words[0].tolist()
+        pairs = [p for p in pairs if p[2] >= cut or counts[p[0]] == UNCOUNTED or counts[p[1]] == UNCOUNTED
+                 or could_be_reworded(counts[p[0]], counts[p[1]])]
         close = rows_of(p for p in pairs if p[2] >= cut)
         reloaded = self._reload(rows_of(pairs), self.prompts, prompt=True, shingled=close)
-        words: dict[int, list[str]] = {}  # the compared rows' prompt words (quick_words)
+        words: dict[int, PromptWords] = {}  # the compared rows' prompts, each read once
+
+        def prompt_words(i: int) -> PromptWords:
+            if i not in words:
+                words[i] = PromptWords(reloaded[i][2])
+            return words[i]
+
         changes: dict[tuple[int, int], tuple[str, str]] = {}
         for a, b, estimate in pairs:
             if estimate < cut and a in reloaded and b in reloaded:
-                for i in (a, b):
-                    if i not in words:
-                        words[i] = quick_words(reloaded[i][2])
-                if could_be_rewording(words[a], words[b]):
-                    change = rewording(prompt_tokens(reloaded[a][2]), prompt_tokens(reloaded[b][2]))
-                    if change is not None:
-                        changes[(a, b)] = change
-        words.clear()
+                change = rewording(prompt_words(a), prompt_words(b))
+                if change is not None:
+                    changes[(a, b)] = change
         missing = {i for pair in changes for i in pair if reloaded[i][0] is None}
         if missing:
             reloaded.update(self._reload(missing, self.prompts, prompt=True))
@@ -283,7 +295,7 @@ class NearDuplicates(DatasetRule):
             prompt_sim = jaccard(prompt_a, prompt_b)
             change = changes.get((a, b))
             if change is None and prompt_sim < threshold:
-                change = rewording(prompt_tokens(reloaded[a][2]), prompt_tokens(reloaded[b][2]))
+                change = rewording(prompt_words(a), prompt_words(b))
                 if change is None:
                     continue
             reported.add((a, b))
