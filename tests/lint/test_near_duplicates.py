@@ -217,13 +217,14 @@ def test_rewording_rules():
 
 
 def test_word_counts_rule_out_only_pairs_that_are_no_rewording():
-    """FTK204 drops reword candidates by word count before re-reading them: every pair that
-    `rewording` accepts must pass `could_be_reworded` on the counts map() keeps."""
+    """FTK204 drops reword candidates by word count and word hashes before re-reading them: every
+    pair that `rewording` accepts must pass `could_be_reworded` on the counts map() keeps, and the
+    shape test on the hashes must say what it says on the words."""
     import random
 
     from ftk.data.formats import Example, Format, Turn
-    from ftk.lint.features import exact_word_count, prepare
-    from ftk.lint.rewording import PromptWords, could_be_reworded, rewording
+    from ftk.lint.features import flat_shingles
+    from ftk.lint.rewording import PromptWords, could_be_reworded, could_be_rewording, rewording
 
     rng = random.Random(3)
     vocab = "what which how the a of garden soil compost sun water plant grow best for my in with and".split()
@@ -242,9 +243,11 @@ def test_word_counts_rule_out_only_pairs_that_are_no_rewording():
             other = [rng.choice(vocab) for _ in range(rng.randint(3, 20))]
         turns_a, turns_b = [Turn("user", " ".join(base) + "?", "")], [Turn("user", " ".join(other) + "?", "")]
         ex_a, ex_b = Example(Format.CHAT, turns_a), Example(Format.CHAT, turns_b)
-        prepare([ex_a, ex_b])
         words_a, words_b = PromptWords(turns_a), PromptWords(turns_b)
-        count_a, count_b = exact_word_count(ex_a, turns_a), exact_word_count(ex_b, turns_b)
+        got = flat_shingles([ex_a, ex_b], [turns_a, turns_b], [turns_a, turns_b])
+        count_a, count_b = got.part_words.tolist()
+        hashes_a, hashes_b = np.split(got.part_sequence, [got.part_lengths[0]])
+        assert could_be_rewording(hashes_a.tolist(), hashes_b.tolist()) == could_be_rewording(words_a.words, words_b.words)
         assert (count_a, count_b) == (len(words_a.words) - 1, len(words_b.words) - 1)
         if rewording(words_a, words_b) is not None:
             accepted += 1
@@ -254,14 +257,22 @@ def test_word_counts_rule_out_only_pairs_that_are_no_rewording():
     assert accepted > 300 and rejected > 300  # both sides of the filter were exercised
 
 
-def test_exact_word_count_only_for_plain_ascii():
+def test_prompt_word_counts_only_where_exact():
     from ftk.data.formats import Example, Format, Turn
-    from ftk.lint.features import exact_word_count
+    from ftk.lint.features import flat_shingles, role_salt
 
-    def count(text):
-        turns = [Turn("user", text, "")]
-        return exact_word_count(Example(Format.CHAT, turns), turns)
+    def count(*texts, part=slice(None)):
+        turns = [Turn("user" if i % 2 == 0 else "assistant", t, "") for i, t in enumerate(texts)]
+        return flat_shingles([Example(Format.CHAT, turns)], [turns], [turns[part]]).part_words.tolist()[0]
 
     assert count("Hello,   world: it's 2 PM!") == 6  # hello world it s 2 pm
-    assert count("ab\x01cd") is None  # normalising drops the control character and joins the words
-    assert count("Café au lait") is None  # not ASCII: normalising may move word boundaries
+    assert count("Hello world", "a b c", "d e") == 7
+    assert count("Hello world", "a b c", "d e", part=slice(1, 2)) == 3  # the part's turns only
+    assert count("Hello world", "Café au lait", part=slice(0, 1)) == 2  # an uncounted turn outside the part
+    turns = [Turn("user", "Hello world", ""), Turn("assistant", "a b c", ""), Turn("user", "Thanks", "")]
+    got = flat_shingles([Example(Format.CHAT, turns)], [turns], [turns])
+    salts = [role_salt("user"), role_salt("assistant"), role_salt("user")]
+    assert got.part_lengths.tolist() == [3 + 4 + 2]  # each turn's role salt, then its words
+    assert got.part_sequence[[0, 3, 7]].tolist() == salts
+    assert count("ab\x01cd") == -1  # normalising drops the control character and joins the words
+    assert count("Café au lait") == -1  # not ASCII: normalising may move word boundaries

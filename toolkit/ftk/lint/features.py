@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 import zlib
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -113,36 +114,57 @@ def turn_shingles(ex: Example, turn: Turn) -> np.ndarray:
     return ex.memo[("shingles", id(turn))]
 
 
-def flat_shingles(examples: list[Example], turn_lists: list[list[Turn]],
-                  parts: list[list[Turn] | None]) -> list[tuple[np.ndarray, np.ndarray]]:
+@dataclass(slots=True)
+class ChunkShingles:
+    """What flat_shingles gives for a chunk of examples (see there)."""
+
+    values: np.ndarray  # shingles of every example's turns (repeats kept, unsorted)
+    row_of: np.ndarray  # the example each is from
+    part_values: np.ndarray  # the same for the parts' turns only
+    part_row_of: np.ndarray
+    part_words: np.ndarray  # per example: its part's word count where exact, else -1
+    part_sequence: np.ndarray  # the parts' words as hashes, in order, each turn after its role's salt
+    part_lengths: np.ndarray  # per example: its stretch of part_sequence
+
+
+def flat_shingles(examples: list[Example], turn_lists: list[list[Turn]], parts: list[list[Turn] | None]) -> ChunkShingles:
     """The shingles of each example's `turn_lists` turns, and of its `parts` turns (some of those
     turns, or None), as (values, example each is from): repeats kept, unsorted, which is all a
-    MinHash signature needs (Signer.signatures_of) and spares the sorts that sets cost. Each turn
-    is hashed once; the turns' word counts go into the memos (for exact_word_count)."""
+    MinHash signature needs (Signer.signatures_of) and spares the sorts that sets cost. Each turn is
+    hashed once.
+
+    Also the parts' words (32-bit hashes of the normalised words, in order, with each turn's role
+    salt in front of it, as rewording.PromptWords lays words out) and how many there are, where
+    that count on the normalised text is exact: every part turn ASCII without control characters
+    (normalising then only lower-cases and collapses whitespace, which moves no word boundary,
+    so equal hashes are equal words but for a 2^-32 chance); -1 elsewhere."""
+    n = len(examples)
     flat = [(i, t) for i, turns in enumerate(turn_lists) for t in turns]
     texts = [normalised(examples[i], t) for i, t in flat]
-    _, counts, values, text_of = text_shingles(texts, [role_salt(t.role) for _, t in flat])
-    for (i, t), n in zip(flat, counts.tolist()):
-        examples[i].memo[("words", id(t))] = n
+    salts = [role_salt(t.role) for _, t in flat]
+    word_hash, counts, values, text_of = text_shingles(texts, salts)
     # Which texts are in the parts: the parts' turns are found among the example's turns by identity.
-    wanted = {(i, id(t)) for i, turns in enumerate(parts) for t in turns or ()}
-    in_part = np.array([(i, id(t)) in wanted for i, t in flat] + [False], dtype=bool)
+    wanted = {(i, id(t)): t.content.isascii() and not ascii_has_control(t.content)
+              for i, turns in enumerate(parts) for t in turns or ()}
+    plain = [wanted.get((i, id(t))) for i, t in flat]
+    in_part = np.array([p is not None for p in plain] + [False], dtype=bool)
     text_row = np.array([i for i, _ in flat] + [-1], dtype=np.int64)
     row_of, part = text_row[text_of], in_part[text_of]
-    return [(values, row_of), (values[part], row_of[part])]
 
+    part_texts = np.flatnonzero(in_part[:-1])
+    words = np.bincount(text_row[part_texts], weights=counts[part_texts], minlength=n).astype(np.int64)
+    inexact = np.bincount(np.array([i for (i, _), p in zip(flat, plain) if p is False], dtype=np.int64), minlength=n)
+    words[(inexact > 0) | np.array([p is None for p in parts], dtype=bool)] = -1
 
-def exact_word_count(ex: Example, turns: list[Turn]) -> int | None:
-    """How many `\\w+` words the turns' raw text holds, counted on their normalised text, when that
-    count is exact: every turn ASCII without control characters (normalising then only lower-cases
-    and collapses whitespace, which moves no word boundary). Else None."""
-    n = 0
-    for t in turns:
-        if not t.content.isascii() or ascii_has_control(t.content):
-            return None
-        words = ex.memo.get(("words", id(t)))
-        n += len(turn_word_hashes(ex, t)) if words is None else words
-    return n
+    # The parts' word sequences: each part text's salt, then its words.
+    stretch = counts[part_texts] + 1
+    sequence = np.empty(int(stretch.sum()), dtype=np.uint32)
+    is_salt = np.zeros(len(sequence), dtype=bool)
+    is_salt[np.cumsum(stretch) - stretch] = True
+    sequence[is_salt] = np.array(salts, dtype=np.uint32)[part_texts]
+    sequence[~is_salt] = word_hash[np.repeat(in_part[:-1], counts)]
+    lengths = np.bincount(text_row[part_texts], weights=stretch, minlength=n).astype(np.int64)
+    return ChunkShingles(values, row_of, values[part], row_of[part], words, sequence, lengths)
 
 
 def shingles_of(ex: Example, turns: list[Turn]) -> np.ndarray:

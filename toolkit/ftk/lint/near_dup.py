@@ -79,6 +79,38 @@ def sorted_unique(a: np.ndarray) -> np.ndarray:
     return a
 
 
+class Ragged:
+    """Per row, a variable-length run of values, added a chunk at a time (values laid end to end and
+    each row's length) and kept as one flat array and offsets: two arrays, not an object per row."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.flat = np.empty(0, dtype=dtype)
+        self.offsets = np.zeros(1, dtype=np.int64)
+
+    def extend(self, values: np.ndarray, lengths: np.ndarray) -> None:
+        self.parts.append((values.astype(self.dtype, copy=False), lengths))
+
+    def freeze(self) -> None:
+        """Join the chunks (after the last extend, before the first lookup)."""
+        if self.parts:
+            self.flat = np.concatenate([self.flat] + [v for v, _ in self.parts])
+            lengths = np.concatenate([np.diff(self.offsets)] + [n for _, n in self.parts])
+            self.offsets = np.concatenate(([0], np.cumsum(lengths)))
+            self.parts = []
+
+    def __getitem__(self, row: int) -> np.ndarray:
+        return self.flat[self.offsets[row]:self.offsets[row + 1]]
+
+
+def sets_of(h: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The n sets given as values and owners (repeats allowed, any order): each set's unique values,
+    sorted, laid end to end, and each set's size (for Ragged)."""
+    keys = sorted_unique((owner.astype(np.uint64) << np.uint64(32)) | h.astype(np.uint64))
+    return keys.astype(np.uint32), np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=n)
+
+
 def words_of(text: str) -> list[str]:
     return WORD.findall(text)  # punctuation out: "germany?" and "germany," are one word
 
@@ -354,13 +386,20 @@ class NearDuplicateIndex:
 
     def sign_flat(self, h: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """sign() of n sets given as values and owners (Signer.signatures_of)."""
-        if self.boilerplate.size and h.size:
-            keep = ~in_sorted(h, self.boilerplate)
-            h, owner = h[keep], owner[keep]
+        return self.sign_clean(*self.without_boilerplate_flat(h, owner), n)
+
+    def sign_clean(self, h: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """sign_flat() of values that are already without the boilerplate."""
         sizes = np.bincount(owner, minlength=n)
         kept = np.flatnonzero(sizes)
         position = np.cumsum(sizes > 0) - 1  # a kept set's row in the signatures
         return kept, self.hasher.signatures_of(h, position[owner], len(kept))
+
+    def without_boilerplate_flat(self, h: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.boilerplate.size and h.size:
+            keep = ~in_sorted(h, self.boilerplate)
+            h, owner = h[keep], owner[keep]
+        return h, owner
 
     def _flush(self) -> None:
         pending, self.pending = self.pending, []

@@ -12,8 +12,8 @@ import numpy as np
 
 from ftk.data.formats import Example, Format, Turn, normalise
 from ftk.data.reader import iter_some
-from ftk.lint.features import exact_word_count, flat_shingles, hash_turns, row_key, shingle_sets, turn_shingles, whole
-from ftk.lint.near_dup import NearDuplicateIndex, boilerplate_of, clusters
+from ftk.lint.features import flat_shingles, hash_turns, row_key, shingle_sets, whole
+from ftk.lint.near_dup import NearDuplicateIndex, Ragged, boilerplate_of, clusters, sets_of
 from ftk.lint.registry import (
     DatasetRule,
     Finding,
@@ -24,7 +24,7 @@ from ftk.lint.registry import (
     dataset_rule,
     pack_locations,
 )
-from ftk.lint.rewording import PromptWords, could_be_reworded, rewording
+from ftk.lint.rewording import PromptWords, could_be_reworded, could_be_rewording, rewording
 from ftk.lint.rules.duplicates import list_lines
 
 RELOAD_BATCH = 2048  # re-read rows hashed together
@@ -99,9 +99,11 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 )
 class NearDuplicates(DatasetRule):
     """Per chunk (`map`, in workers on large inputs): each row's exact keys and the MinHash signatures
-    of its whole text and of its prompt. At the end: LSH candidates, verified on the exact Jaccard of
-    the shingles of just the candidate rows, re-read from their lines; the responses of candidate
-    prompt pairs are re-read the same way. Memory: a location, two keys and two signatures a row."""
+    of its whole text and of its prompt, and its prompt's shingle set and words as hashes. At the
+    end: LSH candidates; row pairs are verified on the exact Jaccard of the shingles of just the
+    candidate rows, re-read from their lines; prompt pairs on the kept prompt sets and words, with
+    only the rows left re-read, for their responses. Memory: a location, two keys and two
+    signatures a row, plus its prompt's shingles and word hashes (4 bytes each)."""
 
     def __init__(self, options, selected):
         super().__init__(options, selected)
@@ -109,7 +111,12 @@ class NearDuplicates(DatasetRule):
         self.formats: dict[str, Format] = {}  # per file: the format its rows were read in
         self.row_keys: list[np.ndarray] = []
         self.prompt_keys: list[np.ndarray] = []
-        self.prompt_words: list[np.ndarray] = []  # per row: its prompt's word count (or UNCOUNTED)
+        # Per row, for FTK204's pair checks without re-reading rows: its prompt's word count (or
+        # UNCOUNTED), its prompt's shingle set (boilerplate out) and its words as hashes (see
+        # features.flat_shingles). About 0.4 kB a row with prompts of 50 words.
+        self.prompt_words: list[np.ndarray] = []
+        self.prompt_sets = Ragged(np.uint32)
+        self.prompt_sequences = Ragged(np.uint32)
         kw = {"threshold": options.near_threshold, "num_perm": options.num_perm}
         self.rows = NearDuplicateIndex(**kw) if "FTK203" in selected else None
         self.prompts = NearDuplicateIndex(**kw) if "FTK204" in selected else None
@@ -137,31 +144,35 @@ class NearDuplicates(DatasetRule):
         row_keys = np.array([row_key(ex) for ex in examples], dtype=np.uint64)
         formats = {loc.path: ex.format for loc, ex in rows}
         prompt_keys = np.zeros(len(rows), dtype=np.uint64)
-        prompt_words = np.full(len(rows), UNCOUNTED, dtype=np.uint16)
         asked = [self.asked(ex) for ex in examples] if self.prompts is not None else [None] * len(examples)
-        (row_values, row_owner), (prompt_values, prompt_owner) = flat_shingles(
-            examples, [whole(ex) for ex in examples], asked)
-        row_part = self.rows.sign_flat(row_values, row_owner, len(examples)) if self.rows is not None else None
-        prompt_part = None
+        got = flat_shingles(examples, [whole(ex) for ex in examples], asked)
+        row_part = self.rows.sign_flat(got.values, got.row_of, len(examples)) if self.rows is not None else None
+        prompt_part = prompt_store = None
         if self.prompts is not None:
-            prompt_part = self.prompts.sign_flat(prompt_values, prompt_owner, len(examples))
+            values, owner = self.prompts.without_boilerplate_flat(got.part_values, got.part_row_of)
+            prompt_part = self.prompts.sign_clean(values, owner, len(examples))
+            prompt_store = (*sets_of(values, owner, len(examples)), got.part_sequence, got.part_lengths)
             for i, (ex, a) in enumerate(zip(examples, asked)):
                 if a is not None:
                     prompt_keys[i] = hash_turns(ex, a)
-                    n = exact_word_count(ex, a)
-                    if n is not None and n < UNCOUNTED:
-                        prompt_words[i] = n
+        # Each prompt's word count, where it is exact (flat_shingles), for FTK204's pair filter.
+        prompt_words = np.where((got.part_words >= 0) & (got.part_words < UNCOUNTED), got.part_words,
+                                UNCOUNTED).astype(np.uint16)
         return (pack_locations(loc for loc, _ in rows), formats, row_keys, prompt_keys, prompt_words,
-                row_part, prompt_part)
+                row_part, prompt_part, prompt_store)
 
     def reduce(self, part: tuple) -> None:
-        packed, formats, row_keys, prompt_keys, prompt_words, row_part, prompt_part = part
+        packed, formats, row_keys, prompt_keys, prompt_words, row_part, prompt_part, prompt_store = part
         first = self.locs.extend(packed)
         for path, fmt in formats.items():
             self.formats.setdefault(path, fmt)
         self.row_keys.append(row_keys)
         self.prompt_keys.append(prompt_keys)
         self.prompt_words.append(prompt_words)
+        if prompt_store is not None:
+            set_values, set_sizes, sequence, lengths = prompt_store
+            self.prompt_sets.extend(set_values, set_sizes)
+            self.prompt_sequences.extend(sequence, lengths)
         for index, got in ((self.rows, row_part), (self.prompts, prompt_part)):
             if index is not None:
                 index.add_signatures(got[0] + first, got[1])
@@ -174,7 +185,7 @@ class NearDuplicates(DatasetRule):
             # Exact duplicates (FTK201's) are neither verified nor clustered: leaving them out first
             # spares re-reading their rows (most candidates, in data with many copies).
             pairs = _differing(self.rows.finish(margin=VERIFY_MARGIN), self.row_keys[0])
-            shingle_sets = {i: s for i, (s, _, _) in self._reload(rows_of(pairs), self.rows, prompt=False).items()}
+            shingle_sets = self._reload(rows_of(pairs), prompt=False)
             yield from self._near_duplicates(self._verified(pairs, shingle_sets, self.options.near_threshold),
                                              shingle_sets)
         if self.prompts is not None:
@@ -190,51 +201,41 @@ class NearDuplicates(DatasetRule):
                     out.append((a, b, j))
         return out
 
-    def _reload(self, rows: set[int], index: NearDuplicateIndex, prompt: bool,
-                shingled: set[int] | None = None) -> dict[int, tuple]:
-        """(shingles, for prompts: response shingles and the prompt's turns) of the given rows,
-        rebuilt from their lines (only those lines are parsed), so that memory holds one signature
-        per row and full shingle sets only for candidates. Rows not in `shingled` (when given) get
-        their prompt's turns only, with None for the shingles."""
+    def _reload(self, rows: set[int], prompt: bool) -> dict[int, object]:
+        """Per given row, rebuilt from its line (only those lines are parsed), so that memory holds
+        compact per-row values and full shingle sets only for candidates: for FTK203 the row's
+        shingles (boilerplate out); for FTK204 (the response's shingles, the prompt's turns)."""
         by_path: dict[str, dict[int, int]] = {}
         for i in rows:
             loc = self.locs[i]
             by_path.setdefault(loc.path, {})[loc.line] = i
-        out: dict[int, tuple] = {}
+        out: dict[int, object] = {}
         for path, lines in by_path.items():
             batch: list[tuple[int, Example]] = []
             for rec in iter_some(path, set(lines)):
                 obj = rec.value if rec.parsed and isinstance(rec.value, dict) else None
                 example = normalise(obj, self.formats[path])[0] if obj is not None else None
-                row = lines[rec.line]
                 if example is None:  # the file changed under us: leave the pair unverified
                     continue
-                if shingled is not None and row not in shingled:
-                    asked = self.asked(example)
-                    if asked is not None:
-                        out[row] = (None, None, asked)
-                    continue
-                batch.append((row, example))
+                batch.append((lines[rec.line], example))
                 if len(batch) >= RELOAD_BATCH:
-                    self._shingle_batch(batch, index, prompt, out)
+                    self._shingle_batch(batch, prompt, out)
                     batch = []
-            self._shingle_batch(batch, index, prompt, out)
+            self._shingle_batch(batch, prompt, out)
         return out
 
-    def _shingle_batch(self, batch: list[tuple[int, Example]], index: NearDuplicateIndex, prompt: bool,
-                       out: dict[int, tuple]) -> None:
-        """Shingles of a batch of re-read rows (hashed together); only the arrays (and the prompt's
-        turns) are kept."""
+    def _shingle_batch(self, batch: list[tuple[int, Example]], prompt: bool, out: dict[int, object]) -> None:
+        """_reload's values for a batch of re-read rows (hashed together); only those are kept."""
         if not prompt:
             sets = shingle_sets([ex for _, ex in batch], [whole(ex) for _, ex in batch])
             for (row, _), shingles in zip(batch, sets):
-                out[row] = (index.without_boilerplate(shingles), None, None)
+                out[row] = self.rows.without_boilerplate(shingles)
             return
         asked = [(row, ex, self.asked(ex)) for row, ex in batch]
         asked = [(row, ex, a) for row, ex, a in asked if a is not None]
-        sets = shingle_sets([ex for _, ex, _ in asked], [a for _, _, a in asked])
-        for (row, ex, a), shingles in zip(asked, sets):
-            out[row] = (index.without_boilerplate(shingles), turn_shingles(ex, ex.prompt_and_response()[1]), a)
+        sets = shingle_sets([ex for _, ex, _ in asked], [[ex.prompt_and_response()[1]] for _, ex, _ in asked])
+        for (row, _, a), response in zip(asked, sets):
+            out[row] = (response, a)
 
     def _near_duplicates(self, pairs, shingle_sets) -> Iterator[Finding]:
         row_keys = self.row_keys[0]
@@ -254,50 +255,54 @@ class NearDuplicates(DatasetRule):
         rewording of the other, and whose responses are dissimilar.
 
         LSH candidates come in two kinds. Those whose estimate is within VERIFY_MARGIN of the
-        threshold are verified on shingles, as for FTK203. Those below, down to REWORD_CANDIDATE,
-        can only be rewordings: their prompts are compared word by word first (cheap), and only the
-        few pairs that pass are shingled, for the responses."""
+        threshold are verified on the prompts' shingle sets kept by map(). Those below, down to
+        REWORD_CANDIDATE, can only be rewordings. Word counts and word hashes (also kept) rule out
+        most pairs that cannot be rewordings; only the rows of the pairs left are re-read, for their
+        responses and for the word-by-word test, which needs the prompts' text."""
         pairs = self.prompts.finish(margin=max(VERIFY_MARGIN, self.prompts.threshold - REWORD_CANDIDATE))
         pairs = _differing(pairs, self.prompt_keys[0])  # same prompt: FTK202's
         cut = self.prompts.threshold - VERIFY_MARGIN
-        # Word counts alone rule out most reword candidates (in templated data, most share a
-        # length): those pairs are never re-read.
+        sets, sequences = self.prompt_sets, self.prompt_sequences
+        sets.freeze()
+        sequences.freeze()
         counts = self.prompt_words[0].tolist()
-        pairs = [p for p in pairs if p[2] >= cut or counts[p[0]] == UNCOUNTED or counts[p[1]] == UNCOUNTED
-                 or could_be_reworded(counts[p[0]], counts[p[1]])]
-        close = rows_of(p for p in pairs if p[2] >= cut)
-        reloaded = self._reload(rows_of(pairs), self.prompts, prompt=True, shingled=close)
+
+        def may_reword(a: int, b: int) -> bool:
+            """Whether `rewording` could accept the pair, from what map() kept: word counts, then the
+            words' hashes (exact where the counts are; pairs with an uncounted prompt are kept)."""
+            if counts[a] == UNCOUNTED or counts[b] == UNCOUNTED:
+                return True
+            return could_be_reworded(counts[a], counts[b]) and could_be_rewording(
+                sequences[a].tolist(), sequences[b].tolist())
+
+        # The prompt side of every pair, from the kept sets and words; only the pairs it leaves are
+        # re-read (for their responses, and for the prompt's words where a rewording is possible).
+        checks = []  # (row, row, prompt Jaccard: None for candidates below the verify cut)
+        for a, b, estimate in pairs:
+            sim = jaccard(sets[a], sets[b]) if estimate >= cut else None
+            if sim is not None and sim >= threshold or may_reword(a, b):
+                checks.append((a, b, sim))
+        reloaded = self._reload(rows_of(checks), prompt=True)
         words: dict[int, PromptWords] = {}  # the compared rows' prompts, each read once
 
         def prompt_words(i: int) -> PromptWords:
             if i not in words:
-                words[i] = PromptWords(reloaded[i][2])
+                words[i] = PromptWords(reloaded[i][1])
             return words[i]
 
-        changes: dict[tuple[int, int], tuple[str, str]] = {}
-        for a, b, estimate in pairs:
-            if estimate < cut and a in reloaded and b in reloaded:
-                change = rewording(prompt_words(a), prompt_words(b))
-                if change is not None:
-                    changes[(a, b)] = change
-        missing = {i for pair in changes for i in pair if reloaded[i][0] is None}
-        if missing:
-            reloaded.update(self._reload(missing, self.prompts, prompt=True))
-
         reported: set[tuple[int, int]] = set()
-        for a, b, estimate in pairs:
-            if (a, b) in reported or (estimate < cut and (a, b) not in changes) or a not in reloaded or b not in reloaded:
+        for a, b, sim in checks:
+            if (a, b) in reported or a not in reloaded or b not in reloaded:
                 continue
-            (prompt_a, response_a, _), (prompt_b, response_b, _) = reloaded[a], reloaded[b]
-            answer_sim = jaccard(response_a, response_b)
-            if answer_sim >= RESPONSE_DISSIMILAR:
-                continue
-            prompt_sim = jaccard(prompt_a, prompt_b)
-            change = changes.get((a, b))
-            if change is None and prompt_sim < threshold:
+            change = None
+            if sim is None or sim < threshold:
                 change = rewording(prompt_words(a), prompt_words(b))
                 if change is None:
                     continue
+            answer_sim = jaccard(reloaded[a][0], reloaded[b][0])
+            if answer_sim >= RESPONSE_DISSIMILAR:
+                continue
+            prompt_sim = jaccard(sets[a], sets[b]) if sim is None else sim
             reported.add((a, b))
             la, lb = self.locs[a], self.locs[b]
             for this, other, words_ in ((lb, la, change and change[::-1]), (la, lb, change)):
