@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -80,28 +81,26 @@ def sorted_unique(a: np.ndarray) -> np.ndarray:
 
 
 class Ragged:
-    """Per row, a variable-length run of values, added a chunk at a time (values laid end to end and
-    each row's length) and kept as one flat array and offsets: two arrays, not an object per row."""
+    """Per row, a variable-length run of values, added a chunk of rows at a time (values laid end to
+    end and each row's length): a few arrays per chunk, not an object per row. The chunks are kept
+    as they came, not joined, so that no moment holds two copies."""
 
     def __init__(self, dtype):
         self.dtype = dtype
-        self.parts: list[tuple[np.ndarray, np.ndarray]] = []
-        self.flat = np.empty(0, dtype=dtype)
-        self.offsets = np.zeros(1, dtype=np.int64)
+        self.chunks: list[tuple[np.ndarray, np.ndarray]] = []  # (values, offsets of its rows)
+        self.first_rows: list[int] = []  # the row each chunk starts at
+        self.rows = 0
 
     def extend(self, values: np.ndarray, lengths: np.ndarray) -> None:
-        self.parts.append((values.astype(self.dtype, copy=False), lengths))
-
-    def freeze(self) -> None:
-        """Join the chunks (after the last extend, before the first lookup)."""
-        if self.parts:
-            self.flat = np.concatenate([self.flat] + [v for v, _ in self.parts])
-            lengths = np.concatenate([np.diff(self.offsets)] + [n for _, n in self.parts])
-            self.offsets = np.concatenate(([0], np.cumsum(lengths)))
-            self.parts = []
+        self.chunks.append((values.astype(self.dtype, copy=False), np.concatenate(([0], np.cumsum(lengths)))))
+        self.first_rows.append(self.rows)
+        self.rows += len(lengths)
 
     def __getitem__(self, row: int) -> np.ndarray:
-        return self.flat[self.offsets[row]:self.offsets[row + 1]]
+        c = bisect_right(self.first_rows, row) - 1
+        values, offsets = self.chunks[c]
+        i = row - self.first_rows[c]
+        return values[offsets[i]:offsets[i + 1]]
 
 
 def sets_of(h: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -448,6 +447,10 @@ class NearDuplicateIndex:
         sims = np.concatenate([estimate((sigs[a[i:i + 65536]] == sigs[b[i:i + 65536]]).mean(axis=1))
                                for i in range(0, len(a), 65536)])
         return list(zip(ids[a].tolist(), ids[b].tolist(), sims.tolist()))
+
+    def release(self) -> None:
+        """Drop the signatures (after finish(), when the pairs are all that is needed)."""
+        self.ids, self.sigs = [], []
 
     def without_boilerplate(self, shingle_hashes: np.ndarray) -> np.ndarray:
         return drop_boilerplate(shingle_hashes, self.boilerplate)

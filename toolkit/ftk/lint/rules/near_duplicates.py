@@ -112,11 +112,12 @@ class NearDuplicates(DatasetRule):
         self.row_keys: list[np.ndarray] = []
         self.prompt_keys: list[np.ndarray] = []
         # Per row, for FTK204's pair checks without re-reading rows: its prompt's word count (or
-        # UNCOUNTED), its prompt's shingle set (boilerplate out) and its words as hashes (see
-        # features.flat_shingles). About 0.4 kB a row with prompts of 50 words.
+        # UNCOUNTED), its prompt's shingle set (boilerplate out, 4 bytes a shingle) and its words
+        # as 16-bit hashes (features.flat_shingles; see may_reword for why 16 bits are enough).
+        # About 0.3 kB a row with prompts of 50 words.
         self.prompt_words: list[np.ndarray] = []
         self.prompt_sets = Ragged(np.uint32)
-        self.prompt_sequences = Ragged(np.uint32)
+        self.prompt_sequences = Ragged(np.uint16)
         kw = {"threshold": options.near_threshold, "num_perm": options.num_perm}
         self.rows = NearDuplicateIndex(**kw) if "FTK203" in selected else None
         self.prompts = NearDuplicateIndex(**kw) if "FTK204" in selected else None
@@ -151,7 +152,8 @@ class NearDuplicates(DatasetRule):
         if self.prompts is not None:
             values, owner = self.prompts.without_boilerplate_flat(got.part_values, got.part_row_of)
             prompt_part = self.prompts.sign_clean(values, owner, len(examples))
-            prompt_store = (*sets_of(values, owner, len(examples)), got.part_sequence, got.part_lengths)
+            prompt_store = (*sets_of(values, owner, len(examples)), (got.part_sequence >> np.uint32(16)).astype(np.uint16),
+                            got.part_lengths)
             for i, (ex, a) in enumerate(zip(examples, asked)):
                 if a is not None:
                     prompt_keys[i] = hash_turns(ex, a)
@@ -185,6 +187,7 @@ class NearDuplicates(DatasetRule):
             # Exact duplicates (FTK201's) are neither verified nor clustered: leaving them out first
             # spares re-reading their rows (most candidates, in data with many copies).
             pairs = _differing(self.rows.finish(margin=VERIFY_MARGIN), self.row_keys[0])
+            self.rows.release()
             shingle_sets = self._reload(rows_of(pairs), prompt=False)
             yield from self._near_duplicates(self._verified(pairs, shingle_sets, self.options.near_threshold),
                                              shingle_sets)
@@ -262,18 +265,23 @@ class NearDuplicates(DatasetRule):
         pairs = self.prompts.finish(margin=max(VERIFY_MARGIN, self.prompts.threshold - REWORD_CANDIDATE))
         pairs = _differing(pairs, self.prompt_keys[0])  # same prompt: FTK202's
         cut = self.prompts.threshold - VERIFY_MARGIN
+        self.prompts.release()  # the signatures are done with: their memory goes to what follows
         sets, sequences = self.prompt_sets, self.prompt_sequences
-        sets.freeze()
-        sequences.freeze()
         counts = self.prompt_words[0].tolist()
 
         def may_reword(a: int, b: int) -> bool:
             """Whether `rewording` could accept the pair, from what map() kept: word counts, then the
-            words' hashes (exact where the counts are; pairs with an uncounted prompt are kept)."""
+            shape test on the words' hashes. Equal words have equal hashes, so hashes find common
+            ends at least as long as the words' and differing stretches at most as long: the test
+            passes whenever it passes on the words, except when the hashes leave no difference at
+            all (a collision, or prompts that differ only in punctuation), which is kept too. Hence
+            16 bits a word suffice. Pairs with an uncounted prompt (not plain ASCII) are kept."""
             if counts[a] == UNCOUNTED or counts[b] == UNCOUNTED:
                 return True
-            return could_be_reworded(counts[a], counts[b]) and could_be_rewording(
-                sequences[a].tolist(), sequences[b].tolist())
+            if not could_be_reworded(counts[a], counts[b]):
+                return False
+            words_a, words_b = sequences[a].tolist(), sequences[b].tolist()
+            return words_a == words_b or could_be_rewording(words_a, words_b)
 
         # The prompt side of every pair, from the kept sets and words; only the pairs it leaves are
         # re-read (for their responses, and for the prompt's words where a rewording is possible).
