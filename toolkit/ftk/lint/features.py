@@ -146,12 +146,12 @@ def flat_shingles(examples: list[Example], turn_lists: list[list[Turn]], parts: 
     # Which texts are in the parts: the parts' turns are found among the example's turns by identity.
     wanted = {(i, id(t)): t.content.isascii() and not ascii_has_control(t.content)
               for i, turns in enumerate(parts) for t in turns or ()}
-    plain = [wanted.get((i, id(t))) for i, t in flat]
-    in_part = np.array([p is not None for p in plain] + [False], dtype=bool)
-    text_row = np.array([i for i, _ in flat] + [-1], dtype=np.int64)
+    plain = [wanted.get((i, id(t))) for i, t in flat]  # per text: None when not in a part
+    in_part = np.array([p is not None for p in plain], dtype=bool)
+    text_row = np.array([i for i, _ in flat], dtype=np.int64)
     row_of, part = text_row[text_of], in_part[text_of]
 
-    part_texts = np.flatnonzero(in_part[:-1])
+    part_texts = np.flatnonzero(in_part)
     words = np.bincount(text_row[part_texts], weights=counts[part_texts], minlength=n).astype(np.int64)
     inexact = np.bincount(np.array([i for (i, _), p in zip(flat, plain) if p is False], dtype=np.int64), minlength=n)
     words[(inexact > 0) | np.array([p is None for p in parts], dtype=bool)] = -1
@@ -162,7 +162,7 @@ def flat_shingles(examples: list[Example], turn_lists: list[list[Turn]], parts: 
     is_salt = np.zeros(len(sequence), dtype=bool)
     is_salt[np.cumsum(stretch) - stretch] = True
     sequence[is_salt] = np.array(salts, dtype=np.uint32)[part_texts]
-    sequence[~is_salt] = word_hash[np.repeat(in_part[:-1], counts)]
+    sequence[~is_salt] = word_hash[np.repeat(in_part, counts)]
     lengths = np.bincount(text_row[part_texts], weights=stretch, minlength=n).astype(np.int64)
     return ChunkShingles(values, row_of, values[part], row_of[part], words, sequence, lengths)
 
