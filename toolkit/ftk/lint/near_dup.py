@@ -165,15 +165,14 @@ def text_shingles(texts: list[str], salts: list[int]) -> tuple[np.ndarray, np.nd
 
 def text_features(texts: list[str], salts: list[int]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """text_shingles, per text: (its word hashes, its unique shingles, sorted)."""
-    n = len(texts)
     word_hash, counts, grams, owner = text_shingles(texts, salts)
-    bounds = np.concatenate(([0], np.cumsum(counts)))
-    word_hashes = [word_hash[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
-    keys = sorted_unique((owner.astype(np.uint64) << np.uint64(32)) | grams)
-    owner_sorted = (keys >> np.uint64(32)).astype(np.int64)
-    bounds = np.searchsorted(owner_sorted, np.arange(n + 1))
-    values = keys.astype(np.uint32)  # the low 32 bits
-    return word_hashes, [values[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+    return split_runs(word_hash, counts), split_runs(*sets_of(grams, owner, len(texts)))
+
+
+def split_runs(values: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
+    """Values laid end to end, `sizes[i]` each, as one array per run (views, not copies)."""
+    bounds = np.concatenate(([0], np.cumsum(sizes))).tolist()
+    return [values[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def shingles(text: str, salt: int = 0) -> np.ndarray:
@@ -182,16 +181,11 @@ def shingles(text: str, salt: int = 0) -> np.ndarray:
 
 
 def union_sets(groups: list[list[np.ndarray]]) -> list[np.ndarray]:
-    """The sorted union of each group of sorted shingle arrays, all groups in one sort."""
+    """The sorted union of each group of shingle arrays, all groups in one sort."""
     parts = [np.concatenate(g) if len(g) > 1 else (g[0] if g else np.empty(0, dtype=np.uint32)) for g in groups]
     sizes = np.array([len(p) for p in parts], dtype=np.int64)
-    if not sizes.sum():
-        return [np.empty(0, dtype=np.uint32) for _ in groups]
-    owner = np.repeat(np.arange(len(parts), dtype=np.uint64), sizes)
-    keys = sorted_unique((owner << np.uint64(32)) | np.concatenate(parts).astype(np.uint64))
-    bounds = np.searchsorted((keys >> np.uint64(32)).astype(np.int64), np.arange(len(parts) + 1))
-    values = keys.astype(np.uint32)
-    return [values[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+    flat = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint32)
+    return split_runs(*sets_of(flat, np.repeat(np.arange(len(parts), dtype=np.int64), sizes), len(parts)))
 
 
 _NGRAM_MULT = np.random.RandomState(13).randint(1, 2**62, size=64, dtype=np.int64).astype(np.uint64) | np.uint64(1)

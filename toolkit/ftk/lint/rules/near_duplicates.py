@@ -103,7 +103,7 @@ class NearDuplicates(DatasetRule):
     end: LSH candidates; row pairs are verified on the exact Jaccard of the shingles of just the
     candidate rows, re-read from their lines; prompt pairs on the kept prompt sets and words, with
     only the rows left re-read, for their responses. Memory: a location, two keys and two
-    signatures a row, plus its prompt's shingles and word hashes (4 bytes each)."""
+    signatures a row, plus its prompt's shingles (4 bytes each) and word hashes (2 bytes each)."""
 
     def __init__(self, options, selected):
         super().__init__(options, selected)
