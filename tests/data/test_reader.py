@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from ftk.data.reader import ReadProblem, read_records
+from ftk.data import reader
+from ftk.data.reader import ReadProblem, read_records, read_some
 from ftk.errors import InputError
 from tests.conftest import write_jsonl
 
@@ -95,3 +96,21 @@ def test_malformed_json_arrays_are_reported_where_they_break(tmp_path, body, lin
     bad = [r for r in recs if r.issues]
     assert len(bad) == 1 and bad[0].line == line and message in bad[0].issues[0].message
     assert recs[0].value == {"text": "a"}
+
+
+@pytest.mark.parametrize("block_bytes", [7, 64, 1 << 22])
+def test_read_some_returns_exactly_the_wanted_lines(tmp_path, monkeypatch, block_bytes):
+    # Blocks cut lines anywhere (7 bytes: inside most lines); the last line has no newline, and a
+    # blank and a broken line sit among the others.
+    lines = [json.dumps({"text": f"row {i} " + "x" * (i % 13)}) for i in range(1, 60)]
+    lines[9], lines[20] = "", "{broken"
+    path = tmp_path / "d.jsonl"
+    path.write_bytes("\n".join(lines).encode())
+    monkeypatch.setattr(reader, "_BLOCK_BYTES", block_bytes)
+    wanted = {0, 1, 2, 10, 21, 22, 58, 59, 60, 400}
+    got = read_some(path, wanted)
+    every = {rec.line: rec for rec in read_records(path)}
+    assert sorted(got) == [1, 2, 10, 21, 22, 58, 59]
+    for line, rec in got.items():
+        assert (rec.value, rec.parsed, [(i.problem, i.message) for i in rec.issues], rec.raw) == \
+            (every[line].value, every[line].parsed, [(i.problem, i.message) for i in every[line].issues], every[line].raw)

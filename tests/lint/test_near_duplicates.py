@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from ftk.cli import main
@@ -281,3 +282,58 @@ def test_prompt_word_counts_only_where_exact():
     assert got.part_sequence[[0, 3, 7]].tolist() == salts
     assert count("ab\x01cd") == -1  # normalising drops the control character and joins the words
     assert count("Café au lait") == -1  # not ASCII: normalising may move word boundaries
+
+
+@pytest.mark.parametrize("width", [3, 48])
+def test_may_reword_for_all_pairs_at_once_equals_the_pair_by_pair_test(monkeypatch, width):
+    """may_reword tests many pairs at once on the first and last `width` word hashes; pairs whose
+    common ends fill the width go word by word. Either way its answer must be the scalar test's."""
+    from ftk.lint.near_dup import Ragged
+    from ftk.lint.rewording import could_be_reworded, could_be_rewording
+    from ftk.lint.rules import near_duplicates as nd
+
+    monkeypatch.setattr(nd, "REWORD_WIDTH", width)
+    rng = np.random.default_rng(5)
+    seqs = []
+    for _ in range(150):  # prompts, then edits of them: a swapped word, a leading clause, a copy,
+        base = rng.integers(0, 6, size=int(rng.integers(1, 70))).tolist()  # an insertion, the last
+        seqs.append(base)  # word repeated (common ends that overlap)
+        swapped = list(base)
+        swapped[int(rng.integers(0, len(base)))] = 99
+        seqs += [swapped, [7, 8] + base, list(base), base[: len(base) // 2] + [9, 9] + base[len(base) // 2:],
+                 base + base[-1:]]
+    counts = np.array([len(x) - 1 if i % 17 else nd.UNCOUNTED for i, x in enumerate(seqs)], dtype=np.uint16)
+    ragged = Ragged(np.uint16)
+    for start in range(0, len(seqs), 64):  # several chunks, as map() adds them
+        part = seqs[start:start + 64]
+        ragged.extend(np.array([v for x in part for v in x], dtype=np.uint16), np.array([len(x) for x in part]))
+    a = rng.integers(0, len(seqs), size=3000)
+    b = np.where(rng.random(3000) < 0.7, (a // 6) * 6 + rng.integers(0, 6, size=3000), rng.integers(0, len(seqs), size=3000))
+    b = np.minimum(b, len(seqs) - 1)
+    got = nd.may_reword(a, b, counts, ragged)
+
+    def one(i, j):
+        if nd.UNCOUNTED in (counts[i], counts[j]):
+            return True
+        if not could_be_reworded(int(counts[i]), int(counts[j])):
+            return False
+        return seqs[i] == seqs[j] or could_be_rewording(seqs[i], seqs[j])
+
+    want = np.array([one(int(i), int(j)) for i, j in zip(a, b)])
+    assert 200 < want.sum() < len(want) - 200  # both answers are common
+    assert got.tolist() == want.tolist()
+
+
+def test_ascii_normalisation_equals_the_definition():
+    """normalise_for_match's ASCII path (one translate, then space runs collapsed) must give what
+    the definition gives: control characters out, whitespace runs to one space, case folded."""
+    import random
+
+    from ftk.lint.features import _DROP_CONTROL, normalise_for_match
+
+    rng = random.Random(3)
+    alphabet = "aZq. \t\n\r\x0b\x0c\x1c\x1f\x00\x07\x7f  "
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        assert normalise_for_match(text) == " ".join(text.translate(_DROP_CONTROL).split()).casefold(), repr(text)
+    assert normalise_for_match("  Tab\there,\r\n\x00NUL  \x1fand   runs ") == "tab here, nul and runs"

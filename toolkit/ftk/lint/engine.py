@@ -9,6 +9,8 @@ how many processes did the work (tested).
 
 from __future__ import annotations
 
+import functools
+import gc
 import itertools
 import os
 import sys
@@ -22,6 +24,7 @@ from ftk.data.formats import KNOWN_KEYS, Example, Format, SchemaProblem, detect_
 from ftk.data.reader import JSONL_SUFFIXES, ReadProblem, Record, parse_line, read_records
 from ftk.lint.registry import (
     DATASET_RULES,
+    ROLES_ONLY,
     ROW_CHECKS,
     RULES,
     TRIGGERS,
@@ -34,6 +37,7 @@ from ftk.lint.registry import (
 )
 from ftk.lint.triggers import TriggerScan
 
+MAX_SHAPES = 10_000  # role shapes remembered as clean (a bound on memory for odd data)
 FORMAT_SAMPLE = 256  # rows read ahead to decide a file's format by majority
 
 READ_CODES = {
@@ -59,10 +63,13 @@ class Checker:
     severities: dict[str, Severity] = field(default_factory=dict)
     row_checks: list = field(init=False, default_factory=list)
     triggers: TriggerScan | None = field(init=False, default=None)
+    role_checks: frozenset = field(init=False, default=frozenset())  # the selected ROLES_ONLY checks
+    clean_shapes: set = field(init=False, default_factory=set)  # role shapes they found nothing in
 
     def __post_init__(self):
         load_all_rules()
         self.row_checks = [(c, f) for c, f in ROW_CHECKS.items() if c in self.selected]
+        self.role_checks = frozenset(c for c, _ in self.row_checks if c in ROLES_ONLY)
         triggered = {c: TRIGGERS[c] for c, _ in self.row_checks if c in TRIGGERS}
         self.triggers = TriggerScan(triggered) if triggered else None
 
@@ -224,10 +231,26 @@ def check_chunk(records: Iterable[Record], file_format: Format | None, checker: 
             read.append((rec, example))
     # Text rules run only on the rows that hold their trigger strings: one scan of the whole chunk.
     triggered = checker.triggers.rows([row_text(ex) for _, ex in read]) if checker.triggers is not None else {}
+    # Checks of the roles alone need running once per shape of row (format and roles), not per row.
+    clean = checker.clean_shapes
     for i, (rec, example) in enumerate(read):
-        diagnostics += row_findings(rec, example, checker, {code for code, hit in triggered.items() if i not in hit})
+        skip = {code for code, hit in triggered.items() if i not in hit}
+        shape = role_shape(example) if checker.role_checks else None
+        if shape in clean:
+            skip |= checker.role_checks
+        found = row_findings(rec, example, checker, skip)
+        if shape is not None and shape not in clean and len(clean) < MAX_SHAPES \
+                and not any(d.code in checker.role_checks for d in found):
+            clean.add(shape)
+        diagnostics += found
     rows = [(Location(rec.path, rec.line), example) for rec, example in read]
     return ChunkResult(n, len(rows), nbytes, diagnostics, [rule.map(rows) for rule in rules])
+
+
+def role_shape(example: Example) -> tuple:
+    """What ROLES_ONLY checks look at: the format and the roles of each part, in order."""
+    return (example.format, tuple([t.role for t in example.turns]),
+            *(None if part is None else tuple([t.role for t in part]) for part in (example.chosen, example.rejected)))
 
 
 def row_text(example: Example) -> bytes:
@@ -312,6 +335,26 @@ def _head_examples(files: list[FileReport], n: int) -> list[tuple[Location, Exam
     return out
 
 
+def _few_gc_passes(func):
+    """Run `func` with the cyclic garbage collector seldom run. Linting makes millions of small
+    objects (parsed rows, examples) that die young and hold no cycles; at the default threshold
+    the collector runs every 700 of them, and parsing costs twice what it does without it. What
+    exists already is frozen (never scanned again; forked workers inherit that and the threshold,
+    and do not copy pages the scans would touch). Restored on return."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        threshold = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(100_000, 50, 100)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            gc.set_threshold(*threshold)
+            gc.unfreeze()
+    return wrapper
+
+
+@_few_gc_passes
 def lint_paths(paths: Iterable[str], checker: Checker, format_override: Format | None = None,
                on_progress: Callable[..., None] | None = None, jobs: int | None = None,
                chunk_bytes: int = CHUNK_BYTES) -> LintResult:

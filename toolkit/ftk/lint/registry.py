@@ -115,6 +115,7 @@ RowCheck = Callable[[Example, Options], Iterable[tuple[str | None, str]]]
 RULES: dict[str, Rule] = {}
 ROW_CHECKS: dict[str, RowCheck] = {}
 TRIGGERS: dict = {}  # code -> ftk.lint.triggers.Trigger: the strings without which a row check finds nothing
+ROLES_ONLY: set[str] = set()  # row checks whose findings depend on the format and roles alone
 DATASET_RULES: list[type[DatasetRule]] = []
 
 
@@ -131,16 +132,21 @@ def declare(code: str, name: str, severity: Severity, summary: str, doc: str, fi
     return rule
 
 
-def row_rule(code: str, name: str, severity: Severity, summary: str, fix: Fix | None = None, trigger=None):
+def row_rule(code: str, name: str, severity: Severity, summary: str, fix: Fix | None = None, trigger=None,
+             roles_only: bool = False):
     """Register a check over one example; its docstring is the rule's documentation. `trigger`
     (ftk.lint.triggers.Trigger): strings one of which a row's text must hold for the check to find
-    anything; the engine then runs the check only on such rows."""
+    anything; the engine then runs the check only on such rows. `roles_only`: whether the check
+    finds anything depends on the example's format and roles alone (not on any text), so the
+    engine skips it on rows shaped like one it found nothing in."""
 
     def deco(fn: RowCheck) -> RowCheck:
         _add(Rule(code, name, severity, summary, inspect.cleandoc(fn.__doc__ or ""), fix))
         ROW_CHECKS[code] = fn
         if trigger is not None:
             TRIGGERS[code] = trigger
+        if roles_only:
+            ROLES_ONLY.add(code)
         return fn
 
     return deco

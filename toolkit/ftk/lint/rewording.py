@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
+import numpy as np
+
 from ftk.data.formats import Turn
 from ftk.lint.near_dup import WORD
 
@@ -122,17 +124,23 @@ def could_be_rewording(a: list[str], b: list[str]) -> bool:
     if abs(len(a) - len(b)) > max(LEAD_MAX_WORDS, SWAP_MAX_WORDS - 1):
         return False
     p, s = common_ends(a, b)
-    da, db = len(a) - p - s, len(b) - p - s
-    if not da or not db:
-        return 0 < da + db <= LEAD_MAX_WORDS
-    return min(da, db) == 1 and max(da, db) <= SWAP_MAX_WORDS
+    return bool(reword_shape(len(a) - p - s, len(b) - p - s))
 
 
-def could_be_reworded(words_a: int, words_b: int) -> bool:
-    """Whether prompts of these many words (markers not counted) could pass `rewording` at all: a
-    leading clause adds 1 to LEAD_MAX_WORDS words to at least LEAD_MIN_SHARED; a swap changes the
-    count by at most SWAP_MAX_WORDS - 1 and keeps SWAP_MIN_SHARED words, so both prompts have more."""
-    diff, least = abs(words_a - words_b), min(words_a, words_b)
-    lead = 1 <= diff <= LEAD_MAX_WORDS and least >= LEAD_MIN_SHARED
-    swap = diff <= SWAP_MAX_WORDS - 1 and least > SWAP_MIN_SHARED
-    return lead or swap
+def reword_shape(da, db):
+    """could_be_rewording's test on how many words differ in each prompt (ints, or numpy arrays of
+    them for many pairs at once)."""
+    lead = ((da == 0) | (db == 0)) & (0 < da + db) & (da + db <= LEAD_MAX_WORDS)
+    swap = (da != 0) & (db != 0) & (np.minimum(da, db) == 1) & (np.maximum(da, db) <= SWAP_MAX_WORDS)
+    return lead | swap
+
+
+def could_be_reworded(words_a, words_b):
+    """Whether prompts of these many words (markers not counted; ints or numpy arrays) could pass
+    `rewording` at all: a leading clause adds 1 to LEAD_MAX_WORDS words to at least LEAD_MIN_SHARED;
+    a swap changes the count by at most SWAP_MAX_WORDS - 1 and keeps SWAP_MIN_SHARED words, so both
+    prompts have more."""
+    diff, least = np.abs(words_a - words_b), np.minimum(words_a, words_b)
+    lead = (1 <= diff) & (diff <= LEAD_MAX_WORDS) & (least >= LEAD_MIN_SHARED)
+    swap = (diff <= SWAP_MAX_WORDS - 1) & (least > SWAP_MIN_SHARED)
+    return lead | swap

@@ -38,7 +38,9 @@ class EstimateCounter:
     def count(self, texts: list[str]) -> list[int]:
         return [math.ceil(len(t) / 4) for t in texts]
 
-    def layout(self, roles: tuple[str, ...]) -> Layout:
+    @staticmethod
+    @lru_cache(maxsize=1024)
+    def layout(roles: tuple[str, ...]) -> Layout:
         return Layout(TURN_OVERHEAD_ESTIMATE * len(roles) if roles != ("text",) else 0, (True,) * len(roles))
 
 

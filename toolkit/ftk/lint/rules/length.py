@@ -81,18 +81,20 @@ class TokenLengths(DatasetRule):
         self.found: list[Finding] = []
 
     def map(self, rows: list[tuple[Location, Example]]) -> tuple[dict[str, Counter], list[Finding]]:
-        by_role: dict[str, Counter] = {}
+        turn_counts: Counter = Counter()  # (role, tokens) -> turns
+        totals: Counter = Counter()  # tokens -> rows
         found: list[Finding] = []
         for start in range(0, len(rows), BATCH):
             batch = rows[start:start + BATCH]
-            texts = [t.content for _, ex in batch for t in ex.all_turns()]
-            counts = iter(self.counter.count(texts))
+            turns = [t for _, ex in batch for t in ex.all_turns()]
+            counts = self.counter.count([t.content for t in turns])
+            turn_counts.update(zip([t.role for t in turns], counts))
+            n_tokens = dict(zip(map(id, turns), counts))  # the batch's turns are all alive: ids are unique
             for loc, ex in batch:
-                n_tokens = {id(t): next(counts) for t in ex.all_turns()}
-                for t in ex.all_turns():
-                    by_role.setdefault(t.role, Counter())[n_tokens[id(t)]] += 1
-                totals = [self._check(loc, conv, n_tokens, found) for conv in ex.conversations()]
-                by_role.setdefault("total", Counter())[max(totals)] += 1
+                totals[max([self._check(loc, conv, n_tokens, found) for conv in ex.conversations()])] += 1
+        by_role: dict[str, Counter] = {"total": totals} if totals else {}
+        for (role, tokens), turns_ in turn_counts.items():
+            by_role.setdefault(role, Counter())[tokens] = turns_
         return by_role, found
 
     def reduce(self, part: tuple[dict[str, Counter], list[Finding]]) -> None:

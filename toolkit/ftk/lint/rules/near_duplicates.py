@@ -24,7 +24,7 @@ from ftk.lint.registry import (
     dataset_rule,
     pack_locations,
 )
-from ftk.lint.rewording import PromptWords, could_be_reworded, could_be_rewording, rewording
+from ftk.lint.rewording import PromptWords, could_be_reworded, could_be_rewording, reword_shape, rewording
 from ftk.lint.rules.duplicates import list_lines
 
 RELOAD_BATCH = 2048  # re-read rows hashed together
@@ -41,6 +41,49 @@ PROMPT_THRESHOLD = 0.85
 # phase took 75 s and 2.3 GB (0.6: 68 s, 1.9 GB). BENCHMARKS.md has the figures.
 REWORD_CANDIDATE = 0.6
 UNCOUNTED = np.iinfo(np.uint16).max  # a prompt whose word count map() could not give exactly
+
+
+REWORD_WIDTH = 48  # words compared at each end of two prompts at once; longer common ends go word by word
+
+
+def may_reword(a: np.ndarray, b: np.ndarray, counts: np.ndarray, sequences: Ragged) -> np.ndarray:
+    """Per pair of prompts (rows a[i], b[i]): whether `rewording` could accept it, from what map()
+    kept: word counts (could_be_reworded), then the shape test (could_be_rewording) on the words'
+    hashes, for all pairs at once on the first and last REWORD_WIDTH of them. Equal words have
+    equal hashes, so hashes find common ends at least as long as the words' and differing
+    stretches at most as long: the test passes whenever it passes on the words, except when the
+    hashes leave no difference at all (a collision, or prompts that differ only in punctuation),
+    which is kept too. Hence 16 bits a word suffice. Pairs with an uncounted prompt (not plain
+    ASCII) are kept."""
+    count_a, count_b = counts[a].astype(np.int64), counts[b].astype(np.int64)
+    out = (count_a == UNCOUNTED) | (count_b == UNCOUNTED)
+    test = np.flatnonzero(~out & could_be_reworded(count_a, count_b))
+    if not test.size:
+        return out
+    rows = np.unique(np.concatenate((a[test], b[test])))
+    lengths, heads, tails = sequences.ends(rows, REWORD_WIDTH)
+    for start in range(0, len(test), 65536):  # bounded temporaries
+        at = test[start:start + 65536]
+        ia, ib = np.searchsorted(rows, a[at]), np.searchsorted(rows, b[at])
+        len_a, len_b = lengths[ia], lengths[ib]
+        shorter = np.minimum(len_a, len_b)
+        prefix = np.minimum(_first_difference(heads, ia, ib), shorter)
+        suffix = np.minimum(_first_difference(tails, ia, ib), shorter - prefix)
+        same = (len_a == len_b) & (prefix == len_a)
+        out[at] = same | reword_shape(len_a - prefix - suffix, len_b - prefix - suffix)
+        # A common end that fills the width may go on: those pairs are tested word by word.
+        longer = np.flatnonzero(((prefix == REWORD_WIDTH) & (shorter > REWORD_WIDTH))
+                                | ((suffix == REWORD_WIDTH) & (shorter - prefix > REWORD_WIDTH)))
+        for i in at[longer].tolist():
+            words_a, words_b = sequences[int(a[i])].tolist(), sequences[int(b[i])].tolist()
+            out[i] = words_a == words_b or could_be_rewording(words_a, words_b)
+    return out
+
+
+def _first_difference(ends: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """Per pair, the first place where rows ia and ib of `ends` differ (its width where none does)."""
+    differ = ends.take(ia, axis=0) != ends.take(ib, axis=0)
+    return np.where(differ.any(axis=1), differ.argmax(axis=1), ends.shape[1])
 
 
 def rows_of(pairs) -> set[int]:
@@ -267,28 +310,15 @@ class NearDuplicates(DatasetRule):
         cut = self.prompts.threshold - VERIFY_MARGIN
         self.prompts.release()  # the signatures are done with: their memory goes to what follows
         sets, sequences = self.prompt_sets, self.prompt_sequences
-        counts = self.prompt_words[0].tolist()
-
-        def may_reword(a: int, b: int) -> bool:
-            """Whether `rewording` could accept the pair, from what map() kept: word counts, then the
-            shape test on the words' hashes. Equal words have equal hashes, so hashes find common
-            ends at least as long as the words' and differing stretches at most as long: the test
-            passes whenever it passes on the words, except when the hashes leave no difference at
-            all (a collision, or prompts that differ only in punctuation), which is kept too. Hence
-            16 bits a word suffice. Pairs with an uncounted prompt (not plain ASCII) are kept."""
-            if counts[a] == UNCOUNTED or counts[b] == UNCOUNTED:
-                return True
-            if not could_be_reworded(counts[a], counts[b]):
-                return False
-            words_a, words_b = sequences[a].tolist(), sequences[b].tolist()
-            return words_a == words_b or could_be_rewording(words_a, words_b)
 
         # The prompt side of every pair, from the kept sets and words; only the pairs it leaves are
         # re-read (for their responses, and for the prompt's words where a rewording is possible).
         checks = []  # (row, row, prompt Jaccard: None for candidates below the verify cut)
-        for a, b, estimate in pairs:
+        rewordable = may_reword(np.array([a for a, _, _ in pairs], dtype=np.int64),
+                                np.array([b for _, b, _ in pairs], dtype=np.int64), self.prompt_words[0], sequences)
+        for (a, b, estimate), maybe in zip(pairs, rewordable.tolist()):
             sim = jaccard(sets[a], sets[b]) if estimate >= cut else None
-            if sim is not None and sim >= threshold or may_reword(a, b):
+            if sim is not None and sim >= threshold or maybe:
                 checks.append((a, b, sim))
         reloaded = self._reload(rows_of(checks), prompt=True)
         words: dict[int, PromptWords] = {}  # the compared rows' prompts, each read once

@@ -26,7 +26,7 @@ def _once(found: Iterator[tuple[str | None, str]]) -> Iterator[tuple[str | None,
             yield f
 
 
-@row_rule("FTK101", "unknown-role", Severity.ERROR, "Message has a role the chat templates do not know", Fix.DROP_ROW)
+@row_rule("FTK101", "unknown-role", Severity.ERROR, "Message has a role the chat templates do not know", Fix.DROP_ROW, roles_only=True)
 def unknown_role(ex: Example, opts: Options):
     """
     What it does: flags a message whose role is not system, user, assistant or tool (ShareGPT's
@@ -42,7 +42,7 @@ def unknown_role(ex: Example, opts: Options):
     )
 
 
-@row_rule("FTK102", "system-not-first", Severity.ERROR, "System message is not the first message", Fix.DROP_ROW)
+@row_rule("FTK102", "system-not-first", Severity.ERROR, "System message is not the first message", Fix.DROP_ROW, roles_only=True)
 def system_not_first(ex: Example, opts: Options):
     """
     What it does: flags a system message anywhere but first.
@@ -57,7 +57,7 @@ def system_not_first(ex: Example, opts: Options):
     )
 
 
-@row_rule("FTK103", "roles-not-alternating", Severity.ERROR, "User and assistant turns do not alternate", Fix.DROP_ROW)
+@row_rule("FTK103", "roles-not-alternating", Severity.ERROR, "User and assistant turns do not alternate", Fix.DROP_ROW, roles_only=True)
 def roles_not_alternating(ex: Example, opts: Options):
     """
     What it does: flags two user turns, or two assistant turns, in a row (tool results may sit
@@ -81,7 +81,7 @@ def roles_not_alternating(ex: Example, opts: Options):
     return _once(found())
 
 
-@row_rule("FTK104", "no-assistant-turn", Severity.ERROR, "Conversation has no assistant turn", Fix.DROP_ROW)
+@row_rule("FTK104", "no-assistant-turn", Severity.ERROR, "Conversation has no assistant turn", Fix.DROP_ROW, roles_only=True)
 def no_assistant_turn(ex: Example, opts: Options):
     """
     What it does: flags a conversation in which no message has the assistant role.
@@ -96,7 +96,7 @@ def no_assistant_turn(ex: Example, opts: Options):
             return
 
 
-@row_rule("FTK105", "ends-without-assistant", Severity.WARNING, "Conversation does not end with an assistant turn")
+@row_rule("FTK105", "ends-without-assistant", Severity.WARNING, "Conversation does not end with an assistant turn", roles_only=True)
 def ends_without_assistant(ex: Example, opts: Options):
     """
     What it does: flags a conversation whose last message is not from the assistant.
@@ -128,7 +128,7 @@ def empty_turn(ex: Example, opts: Options):
     )
 
 
-@row_rule("FTK107", "assistant-first", Severity.ERROR, "Conversation starts with the assistant", Fix.DROP_ROW)
+@row_rule("FTK107", "assistant-first", Severity.ERROR, "Conversation starts with the assistant", Fix.DROP_ROW, roles_only=True)
 def assistant_first(ex: Example, opts: Options):
     """
     What it does: flags a conversation whose first non-system message is from the assistant.
