@@ -337,3 +337,19 @@ def test_ascii_normalisation_equals_the_definition():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
         assert normalise_for_match(text) == " ".join(text.translate(_DROP_CONTROL).split()).casefold(), repr(text)
     assert normalise_for_match("  Tab\there,\r\n\x00NUL  \x1fand   runs ") == "tab here, nul and runs"
+
+
+@pytest.mark.parametrize("num_perm", [8, 128, 1024])
+def test_estimates_count_agreeing_bins_exactly(num_perm):
+    """estimates() counts agreeing bins eight at a time in uint64 lanes; at 1024 bins a lane holds
+    up to 128: the count must still be exact, identical rows included."""
+    from ftk.lint.near_dup import estimate, estimates
+
+    rng = np.random.default_rng(num_perm)
+    sigs = rng.integers(0, 3, size=(300, num_perm), dtype=np.uint8)
+    sigs[7] = sigs[3]
+    a, b = rng.integers(0, 300, size=2000), rng.integers(0, 300, size=2000)
+    a[0], b[0] = 7, 3
+    want = estimate(np.count_nonzero(sigs[a] == sigs[b], axis=1) / num_perm)
+    got = estimates(sigs, a, b, batch=700)
+    assert got[0] == 1.0 and np.array_equal(got, want)

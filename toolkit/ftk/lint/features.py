@@ -72,8 +72,12 @@ def whole(ex: Example) -> list[Turn]:
 def turn_digest(ex: Example, turn: Turn) -> bytes:
     """8-byte hash of one turn's (role, normalised text), computed once per turn. xxHash (XXH3):
     a hash here only has to tell rows apart within one run, and XXH3 costs a tenth of blake2b."""
-    return _memo(ex, ("digest", id(turn)), lambda: xxh3_64_digest(
-        normalised(ex, turn).encode("utf-8", "surrogatepass"), seed=role_salt(turn.role)))
+    key = ("digest", id(turn))  # (inlined _memo, as in normalised: called for every turn, often twice)
+    value = ex.memo.get(key)
+    if value is None:
+        value = ex.memo[key] = xxh3_64_digest(normalised(ex, turn).encode("utf-8", "surrogatepass"),
+                                              seed=role_salt(turn.role))
+    return value
 
 
 def hash_turns(ex: Example, turns: list[Turn]) -> int:
