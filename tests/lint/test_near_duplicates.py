@@ -329,13 +329,14 @@ def test_ascii_normalisation_equals_the_definition():
     the definition gives: control characters out, whitespace runs to one space, case folded."""
     import random
 
-    from ftk.lint.features import _DROP_CONTROL, normalise_for_match
+    from ftk.lint.features import _DROP_CONTROL, _normalise, ascii_has_control, normalise_for_match
 
     rng = random.Random(3)
-    alphabet = "aZq. \t\n\r\x0b\x0c\x1c\x1f\x00\x07\x7f  "
+    alphabet = "aZq. \t\n\r\x0b\x0c\x1c\x1f\x00\x07\x7f  é"
     for _ in range(20000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
         assert normalise_for_match(text) == " ".join(text.translate(_DROP_CONTROL).split()).casefold(), repr(text)
+        assert _normalise(text)[1] == (text.isascii() and not ascii_has_control(text)), repr(text)
     assert normalise_for_match("  Tab\there,\r\n\x00NUL  \x1fand   runs ") == "tab here, nul and runs"
 
 

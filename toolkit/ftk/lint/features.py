@@ -41,12 +41,19 @@ _ASCII_FOLD = bytes(32 if c in b"\t\n\r" else c + 32 if 65 <= c <= 90 else c for
 
 
 def normalise_for_match(s: str) -> str:
+    return _normalise(s)[0]
+
+
+def _normalise(s: str) -> tuple[str, bool]:
+    """(normalised text, whether `s` is plain: ASCII without control characters but for tab,
+    newline and carriage return: then normalising moves no word boundary)."""
     if s.isascii():
         b = s.encode("ascii").translate(_ASCII_FOLD, _ASCII_CONTROL)
+        plain = len(b) == len(s)  # nothing deleted
         while b"  " in b:  # most texts: not once or twice
             b = b.replace(b"  ", b" ")
-        return b.strip(b" ").decode("ascii")
-    return " ".join(unicodedata.normalize("NFC", s).translate(_DROP_CONTROL).split()).casefold()
+        return b.strip(b" ").decode("ascii"), plain
+    return " ".join(unicodedata.normalize("NFC", s).translate(_DROP_CONTROL).split()).casefold(), False
 
 
 def _memo(ex: Example, key, make):
@@ -60,8 +67,15 @@ def normalised(ex: Example, turn: Turn) -> str:
     key = ("norm", id(turn))  # (inlined _memo: called for every turn of every row)
     value = ex.memo.get(key)
     if value is None:
-        value = ex.memo[key] = normalise_for_match(turn.content)
+        value, ex.memo[("plain", id(turn))] = _normalise(turn.content)
+        ex.memo[key] = value
     return value
+
+
+def is_plain(ex: Example, turn: Turn) -> bool:
+    """Whether the turn's text is plain ASCII (see _normalise), found while normalising it."""
+    normalised(ex, turn)
+    return ex.memo[("plain", id(turn))]
 
 
 def whole(ex: Example) -> list[Turn]:
@@ -156,8 +170,7 @@ def flat_shingles(examples: list[Example], turn_lists: list[list[Turn]], parts: 
     salts = [role_salt(t.role) for _, t in flat]
     word_hash, counts, values, text_of = text_shingles(texts, salts)
     # Which texts are in the parts: the parts' turns are found among the example's turns by identity.
-    wanted = {(i, id(t)): t.content.isascii() and not ascii_has_control(t.content)
-              for i, turns in enumerate(parts) for t in turns or ()}
+    wanted = {(i, id(t)): is_plain(examples[i], t) for i, turns in enumerate(parts) for t in turns or ()}
     plain = [wanted.get((i, id(t))) for i, t in flat]  # per text: None when not in a part
     in_part = np.array([p is not None for p in plain], dtype=bool)
     text_row = np.array([i for i, _ in flat], dtype=np.int64)
