@@ -94,7 +94,7 @@ class TokenLengths(DatasetRule):
                 totals[max([self._check(loc, conv, n_tokens, found) for conv in ex.conversations()])] += 1
         by_role: dict[str, Counter] = {"total": totals} if totals else {}
         for (role, tokens), turns_ in turn_counts.items():
-            by_role.setdefault(role, Counter())[tokens] = turns_
+            by_role.setdefault(role, Counter())[tokens] += turns_
         return by_role, found
 
     def reduce(self, part: tuple[dict[str, Counter], list[Finding]]) -> None:
