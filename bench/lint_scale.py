@@ -228,6 +228,10 @@ def main(argv: list[str] | None = None) -> None:
             f"({ftk['wall']:.1f} s), memory {'met' if ftk['pss_kib'] <= 2 * 10**6 / 1.024 else 'NOT met'} "
             f"(PSS {ftk['pss_kib'] * 1024 / 1e9:.2f} GB, RSS {ftk['rss_kib'] * 1024 / 1e9:.2f} GB), "
             f"ratio {'met' if est_wall / ftk['wall'] >= 10 else 'NOT met'} ({est_wall / ftk['wall']:.1f}×).")
+    phases = summary["summary"].get("phases", {})
+    phase_text = ("ftk phases (s, `summary.phases`): " + ", ".join(
+        f"{name} {value}" for name, value in phases.items() if name != "jobs") + f"; workers {phases.get('jobs', 1)}.")
+    goal += "\n\n" + phase_text
     print("\n" + tbl + "\n\n" + ratio_text + "\n" + lang_text + "\n" + goal)
     print(f"ftk findings by rule: {json.dumps(summary['summary']['by_rule'])}")
     if args.markdown:
