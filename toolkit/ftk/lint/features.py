@@ -115,10 +115,12 @@ def role_salt(role: str) -> int:
     return zlib.crc32(role.encode("utf-8", "surrogatepass"))
 
 
-def prepare(examples: list[Example]) -> None:
-    """Hash every turn of many examples in one batch (ftk.lint.near_dup.text_features): their word
-    hashes and shingles go into the examples' memos. A turn's values do not depend on the batch."""
-    todo = [(ex, t) for ex in examples for t in whole(ex) if ("shingles", id(t)) not in ex.memo]
+def prepare(examples: list[Example], turn_lists: list[list[Turn]] | None = None) -> None:
+    """Hash the given turns of many examples (default: every turn) in one batch
+    (ftk.lint.near_dup.text_features): their word hashes and shingles go into the examples' memos.
+    A turn's values do not depend on the batch."""
+    turn_lists = turn_lists if turn_lists is not None else [whole(ex) for ex in examples]
+    todo = [(ex, t) for ex, turns in zip(examples, turn_lists) for t in turns if ("shingles", id(t)) not in ex.memo]
     if not todo:
         return
     word_hashes, shingle_sets = text_features([normalised(ex, t) for ex, t in todo], [role_salt(t.role) for _, t in todo])
@@ -197,8 +199,8 @@ def shingles_of(ex: Example, turns: list[Turn]) -> np.ndarray:
 
 
 def shingle_sets(examples: list[Example], turn_lists: list[list[Turn]]) -> list[np.ndarray]:
-    """[shingles_of(ex, turns) for ex, turns in zip(...)], in one batch."""
-    prepare(examples)
+    """[shingles_of(ex, turns) for ex, turns in zip(...)], in one batch (only those turns hashed)."""
+    prepare(examples, turn_lists)
     return union_sets([[turn_shingles(ex, t) for t in turns] for ex, turns in zip(examples, turn_lists)])
 
 
