@@ -1,9 +1,9 @@
 """Near-duplicate search: shingles -> one-permutation MinHash signatures (a chunk of rows at a time,
 in numpy) -> LSH band candidates -> verification -> clusters.
 
-- Words are the `\\w+` runs of the normalised text (punctuation dropped). A chunk's words are hashed
-  together: the texts are joined, encoded once, and every word's polynomial hash comes from one
-  prefix sum over the bytes (`text_features`), with no Python loop over words.
+- Words are the `\\w+` runs of the normalised text (punctuation dropped). A chunk's texts are joined,
+  encoded once, and hashed into words and shingles by one compiled loop over the bytes
+  (`_word_shingles`, numba), not per word in Python nor in a dozen numpy passes over the bytes.
 - Shingles are word 3-grams, mixed to 32 bits; texts of fewer than SHORT_WORDS words use character
   5-grams instead, so short rows still get enough shingles to compare.
 - Boilerplate: a shingle found in more than `boilerplate_share` of the first rows (a system prompt
@@ -27,6 +27,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
 
+import numba
 import numpy as np
 
 SHORT_WORDS = 8
@@ -43,22 +44,8 @@ _WORD_BYTE = np.zeros(256, dtype=bool)
 for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
     _WORD_BYTE[_c] = True
 _WORD_BYTE[0x80:] = True
-_P = np.uint64(0x100000001B3)  # odd: invertible mod 2^64
-_P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
-_WORD_MIX = np.uint64(0x9E3779B97F4A7C15)
-MIN_POWER_TABLE = 4 << 20  # bytes of text: more than a 2 MiB chunk of JSON holds
-_powers: list[np.ndarray] = [np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)]
-
-
-def _power_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """P^k and P^-k mod 2^64 for k < n (grown on demand, kept for the next chunk)."""
-    if len(_powers[0]) < n:
-        size = max(n, 2 * len(_powers[0]))
-        for i, base in enumerate((_P, _P_INV)):
-            t = np.full(size, base, dtype=np.uint64)
-            t[0] = 1
-            _powers[i] = np.cumprod(t)  # wraps mod 2^64, as intended
-    return _powers[0], _powers[1]
+_P = np.uint64(0x100000001B3)  # a word's hash: its bytes as a polynomial in _P, mod 2^64 ...
+_WORD_MIX = np.uint64(0x9E3779B97F4A7C15)  # ... plus its length, times this, top 32 bits
 
 
 def fmix32(h: np.ndarray) -> np.ndarray:
@@ -143,33 +130,11 @@ def text_shingles(texts: list[str], salts: list[int]) -> tuple[np.ndarray, np.nd
     The result for a text does not depend on the others in the batch."""
     n = len(texts)
     # A non-ASCII text is reduced to its \w+ words (Unicode's definition), after which the byte
-    # classes above find exactly those words; ASCII texts are classified as they are.
+    # classes of _WORD_BYTE find exactly those words; ASCII texts are classified as they are.
     prepared = [t if t.isascii() else " ".join(WORD.findall(t)) for t in texts]
     data = np.frombuffer("\x00".join(prepared).encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    is_word = np.zeros(len(data) + 2, dtype=np.int8)
-    is_word[1:-1] = _WORD_BYTE.take(data)  # take: a third faster than indexing
-    edges = np.diff(is_word)
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    # Which text each word is in: texts are separated by NUL bytes (normalisation removed any others).
-    text_of_word = np.cumsum(data == 0, dtype=np.int32)[starts]
-    # Sized for a whole chunk at once: the main process grows them while rules prepare (before the
-    # workers fork), so workers share one copy instead of each building its own.
-    pw, pw_inv = _power_tables(max(len(data) + 1, MIN_POWER_TABLE))
-    prefix = np.zeros(len(data) + 1, dtype=np.uint64)
-    np.cumsum(data.astype(np.uint64) * pw[:len(data)], out=prefix[1:])
-    word_hash = (((prefix[ends] - prefix[starts]) * pw_inv[starts] + (ends - starts).astype(np.uint64))
-                 * _WORD_MIX >> np.uint64(32)).astype(np.uint32)
-    counts = np.bincount(text_of_word, minlength=n)
-
-    # Word 3-grams of every text at once; the windows that straddle two texts are dropped.
     salt = np.array(salts, dtype=np.uint32)
-    if len(word_hash) >= WORD_NGRAM:
-        grams = (word_hash[:-2] * _MULT[0]) ^ (word_hash[1:-1] * _MULT[1]) ^ word_hash[2:]
-        owner = text_of_word[:-2]
-        keep = (owner == text_of_word[2:]) & (counts[owner] >= SHORT_WORDS)
-        grams, owner = grams[keep], owner[keep]
-    else:
-        grams, owner = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
+    word_hash, counts, grams, owner = _word_shingles(data, _WORD_BYTE, salt, n, SHORT_WORDS)
     short = np.flatnonzero((counts > 0) & (counts < SHORT_WORDS)).tolist()
     if short:  # character 5-grams of the text's words, spaced
         extra, extra_owner = [], []
@@ -178,9 +143,58 @@ def text_shingles(texts: list[str], salts: list[int]) -> tuple[np.ndarray, np.nd
             g = [s[j:j + CHAR_NGRAM] for j in range(max(1, len(s) - CHAR_NGRAM + 1))]
             extra += [zlib.crc32(x.encode("utf-8", "surrogatepass")) for x in g]
             extra_owner += [i] * len(g)
-        grams = np.concatenate((grams, np.array(extra, dtype=np.uint32)))
-        owner = np.concatenate((owner, np.array(extra_owner, dtype=np.int64)))
-    return word_hash, counts, fmix32(grams ^ salt[owner]), owner
+        extra_owner = np.array(extra_owner, dtype=np.int64)
+        grams = np.concatenate((grams, fmix32(np.array(extra, dtype=np.uint32) ^ salt[extra_owner])))
+        owner = np.concatenate((owner, extra_owner))
+    return word_hash, counts, grams, owner
+
+
+_U32 = np.uint32  # numba widens uint32 arithmetic to 64 bits: each step is cast back, to wrap as uint32 does
+
+
+@numba.njit(cache=True, nogil=True)
+def _word_shingles(data, is_word, salt, n_texts, short_words):
+    """text_shingles' word hashes, words per text, and word 3-gram shingles (salted, fmix32-mixed)
+    with the text of each, for NUL-separated texts; texts of fewer than `short_words` words get
+    none here (text_shingles gives them character 5-grams).
+
+    Written by hand because no library hashes a chunk's words and 3-grams in one pass over its
+    bytes; compiled with numba because in numpy it took a dozen passes over the bytes and about
+    30 µs a row, an eighth of linting (BENCHMARKS.md)."""
+    word_hash = np.empty(len(data) // 2 + 1, np.uint32)
+    text_of = np.empty(len(data) // 2 + 1, np.int64)
+    counts = np.zeros(n_texts, np.int64)
+    words, text, i = 0, 0, 0
+    while i < len(data):
+        if data[i] == 0:  # texts are NUL-separated (normalisation removed any other NUL)
+            text += 1
+            i += 1
+        elif is_word[data[i]]:
+            h, power, start = np.uint64(0), np.uint64(1), i
+            while i < len(data) and is_word[data[i]]:
+                h += np.uint64(data[i]) * power
+                power *= _P
+                i += 1
+            word_hash[words] = _U32((h + np.uint64(i - start)) * _WORD_MIX >> np.uint64(32))
+            text_of[words] = text
+            counts[text] += 1
+            words += 1
+        else:
+            i += 1
+    grams = np.empty(max(words, 1), np.uint32)
+    owner = np.empty(max(words, 1), np.int64)
+    n = 0
+    for k in range(words - 2):
+        t = text_of[k]
+        if text_of[k + 2] == t and counts[t] >= short_words:
+            g = _U32(_U32(_U32(word_hash[k] * _MULT[0]) ^ _U32(word_hash[k + 1] * _MULT[1]) ^ word_hash[k + 2]) ^ salt[t])
+            g = _U32(g ^ (g >> _U32(16)))  # fmix32, as below
+            g = _U32(g * _U32(0x85EBCA6B))
+            g = _U32(g ^ (g >> _U32(13)))
+            g = _U32(g * _U32(0xC2B2AE35))
+            grams[n], owner[n] = _U32(g ^ (g >> _U32(16))), t
+            n += 1
+    return word_hash[:words], counts, grams[:n], owner[:n]
 
 
 def text_features(texts: list[str], salts: list[int]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -296,27 +310,46 @@ class Signer:
     def signatures_of(self, h: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
         """signatures() of n sets given as their values `h` and the set each is in (`owner`): in any
         order, repeats allowed (a bin's least value is the same either way), every set non-empty."""
-        k = self.num_perm
         if n == 0:
-            return np.empty((0, k), dtype=np.uint8)
-        best = np.full(n * k, np.iinfo(np.uint32).max, dtype=np.uint32)
-        # Each bin's least hash in one unbuffered pass (numpy's ufunc.at: no sort, ~20x faster here
-        # than sorting the (bin, hash) keys).
-        np.minimum.at(best, owner * k + (h >> self.bin_shift).astype(np.int64), h)
-        best = best.reshape(n, k)
-        filled = best != np.iinfo(np.uint32).max
+            return np.empty((0, self.num_perm), dtype=np.uint8)
+        return _one_permutation(h.astype(np.uint32, copy=False), owner.astype(np.int64, copy=False), n, self.num_perm,
+                                self.bin_shift, (1 << BITS) - 1)
+
+
+_EMPTY_BIN = np.uint32(0xFFFFFFFF)
+
+
+@numba.njit(cache=True, nogil=True)
+def _one_permutation(h, owner, n, k, shift, mask):
+    """Signer.signatures_of, compiled: each bin's least hash in one pass over the values, then per
+    row the densification and fmix32, keeping `mask`'s low bits. (In numpy this was ufunc.at and a
+    dozen passes over the n x k bins: about 12 µs a row for the two indexes, now about 2.)"""
+    best = np.full((n, k), _EMPTY_BIN, np.uint32)
+    for j in range(len(h)):
+        b = h[j] >> shift
+        if h[j] < best[owner[j], b]:
+            best[owner[j], b] = h[j]
+    out = np.empty((n, k), np.uint8)
+    for r in range(n):
         # Densification by rotation (Shrivastava & Li 2014): an empty bin takes the value of the next
         # filled bin to its right (circularly), salted with the distance, so that rows agree on an
         # empty bin exactly when they agree on the bin it borrows from.
-        out = best
-        if not filled.all():
-            pos = np.where(filled, np.arange(k), 2 * k)
-            nxt = np.minimum.accumulate(pos[:, ::-1], axis=1)[:, ::-1]
-            first_filled = pos.min(axis=1, keepdims=True)
-            nxt = np.where(nxt < 2 * k, nxt, first_filled + k)  # wrap around
-            dist = nxt - np.arange(k)
-            out = np.take_along_axis(best, nxt % k, axis=1) + (dist.astype(np.uint32) * np.uint32(0x9E3779B1))
-        return (fmix32(out) & np.uint32((1 << BITS) - 1)).astype(np.uint8)
+        first = 0
+        while first < k and best[r, first] == _EMPTY_BIN:
+            first += 1
+        if first == k:  # no bin filled (every value is the empty marker): all borrow bin 0, at distance 3k - i
+            first = 2 * k
+        nxt = first + k  # past the last filled bin: wrap around to the first
+        for i in range(k - 1, -1, -1):
+            if best[r, i] != _EMPTY_BIN:
+                nxt = i
+            v = _U32(best[r, nxt % k] + _U32(_U32(nxt - i) * _U32(0x9E3779B1)))
+            v = _U32(v ^ (v >> _U32(16)))  # fmix32
+            v = _U32(v * _U32(0x85EBCA6B))
+            v = _U32(v ^ (v >> _U32(13)))
+            v = _U32(v * _U32(0xC2B2AE35))
+            out[r, i] = np.uint8(_U32(v ^ (v >> _U32(16))) & mask)
+    return out
 
 
 def estimate(agree: np.ndarray | float) -> np.ndarray | float:
