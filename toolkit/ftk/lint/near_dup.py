@@ -1,5 +1,5 @@
 """Near-duplicate search: shingles -> one-permutation MinHash signatures (a chunk of rows at a time,
-in numpy) -> LSH band candidates -> verification -> clusters.
+in compiled loops) -> LSH band candidates -> verification -> clusters.
 
 - Words are the `\\w+` runs of the normalised text (punctuation dropped). A chunk's texts are joined,
   encoded once, and hashed into words and shingles by one compiled loop over the bytes
@@ -32,7 +32,7 @@ import numpy as np
 
 SHORT_WORDS = 8
 CHAR_NGRAM = 5
-WORD_NGRAM = 3
+WORD_NGRAM = 3  # shingles are word 3-grams: the window _word_shingles hashes
 _MULT = (np.uint32(0x9E3779B1), np.uint32(0x85EBCA77))
 WORD = re.compile(r"\w+")  # a word: a run of \w (punctuation is not part of words)
 BATCH = 1024  # rows signed together by NearDuplicateIndex.add
