@@ -152,6 +152,16 @@ def text_shingles(texts: list[str], salts: list[int]) -> tuple[np.ndarray, np.nd
 _U32 = np.uint32  # numba widens uint32 arithmetic to 64 bits: each step is cast back, to wrap as uint32 does
 
 
+@numba.njit(inline="always")
+def _fmix32_one(h):
+    """fmix32 of one uint32, for the compiled loops."""
+    h = _U32(h ^ (h >> _U32(16)))
+    h = _U32(h * _U32(0x85EBCA6B))
+    h = _U32(h ^ (h >> _U32(13)))
+    h = _U32(h * _U32(0xC2B2AE35))
+    return _U32(h ^ (h >> _U32(16)))
+
+
 @numba.njit(cache=True, nogil=True)
 def _word_shingles(data, is_word, salt, n_texts, short_words):
     """text_shingles' word hashes, words per text, and word 3-gram shingles (salted, fmix32-mixed)
@@ -187,12 +197,8 @@ def _word_shingles(data, is_word, salt, n_texts, short_words):
     for k in range(words - 2):
         t = text_of[k]
         if text_of[k + 2] == t and counts[t] >= short_words:
-            g = _U32(_U32(_U32(word_hash[k] * _MULT[0]) ^ _U32(word_hash[k + 1] * _MULT[1]) ^ word_hash[k + 2]) ^ salt[t])
-            g = _U32(g ^ (g >> _U32(16)))  # fmix32, as below
-            g = _U32(g * _U32(0x85EBCA6B))
-            g = _U32(g ^ (g >> _U32(13)))
-            g = _U32(g * _U32(0xC2B2AE35))
-            grams[n], owner[n] = _U32(g ^ (g >> _U32(16))), t
+            g = _U32(_U32(word_hash[k] * _MULT[0]) ^ _U32(word_hash[k + 1] * _MULT[1]) ^ word_hash[k + 2])
+            grams[n], owner[n] = _fmix32_one(_U32(g ^ salt[t])), t
             n += 1
     return word_hash[:words], counts, grams[:n], owner[:n]
 
@@ -323,7 +329,7 @@ _EMPTY_BIN = np.uint32(0xFFFFFFFF)
 def _one_permutation(h, owner, n, k, shift, mask):
     """Signer.signatures_of, compiled: each bin's least hash in one pass over the values, then per
     row the densification and fmix32, keeping `mask`'s low bits. (In numpy this was ufunc.at and a
-    dozen passes over the n x k bins: about 12 µs a row for the two indexes, now about 2.)"""
+    dozen passes over the n x k bins: 8.5-10 µs a set of up to 400 shingles at 128 bins, now 2.3.)"""
     best = np.full((n, k), _EMPTY_BIN, np.uint32)
     for j in range(len(h)):
         b = h[j] >> shift
@@ -343,12 +349,7 @@ def _one_permutation(h, owner, n, k, shift, mask):
         for i in range(k - 1, -1, -1):
             if best[r, i] != _EMPTY_BIN:
                 nxt = i
-            v = _U32(best[r, nxt % k] + _U32(_U32(nxt - i) * _U32(0x9E3779B1)))
-            v = _U32(v ^ (v >> _U32(16)))  # fmix32
-            v = _U32(v * _U32(0x85EBCA6B))
-            v = _U32(v ^ (v >> _U32(13)))
-            v = _U32(v * _U32(0xC2B2AE35))
-            out[r, i] = np.uint8(_U32(v ^ (v >> _U32(16))) & mask)
+            out[r, i] = np.uint8(_fmix32_one(_U32(best[r, nxt % k] + _U32(_U32(nxt - i) * _U32(0x9E3779B1)))) & mask)
     return out
 
 
