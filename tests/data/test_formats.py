@@ -61,3 +61,19 @@ def test_image_parts_are_rejected():
     ex, issues = normalise({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]},
                                          {"role": "assistant", "content": "x"}]}, Format.CHAT)
     assert ex is None and issues[0].problem is SchemaProblem.WRONG_TYPE and issues[0].field == "messages[0].content[0]"
+
+
+@pytest.mark.parametrize("fmt, key, role_key, content_key", [
+    (Format.CHAT, "messages", "role", "content"), (Format.SHAREGPT, "conversations", "from", "value")])
+def test_plain_messages_read_as_the_general_path_reads_them(fmt, key, role_key, content_key):
+    """Messages of exactly {role, content} take a short path; a known extra key ("weight") sends
+    the same message down the general one: the turns must be the same."""
+    roles = ["system", "user", "assistant"] if fmt is Format.CHAT else ["system", "human", "GPT"]
+    msgs = [{role_key: r, content_key: f"text {i}"} for i, r in enumerate(roles)]
+    plain = normalise({key: msgs}, fmt)
+    weighted = normalise({key: [m | {"weight": 1} for m in msgs]}, fmt)
+    assert plain[1] == weighted[1] == []
+    assert [(t.role, t.content, t.field, t.has_tool_calls) for t in plain[0].turns] == \
+        [(t.role, t.content, t.field, t.has_tool_calls) for t in weighted[0].turns]
+    assert [t.role for t in plain[0].turns] == ["system", "user", "assistant"]
+    assert plain[0].turns[1].field == f"{key}[1].{content_key}"

@@ -76,3 +76,38 @@ def test_lower_words_ascii_path_equals_the_regex():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
         assert lower_words(text) == _WORDS.findall(text.lower()), repr(text)
     assert lower_words("Ça va? Très BIEN_2") == ["ça", "va", "très", "bien"]  # non-ASCII: the regex
+
+
+def test_ascii_counts_match_the_python_steps():
+    """The compiled pass counts what count_letters, lower_words and the word lists give, text by
+    text (words up to and past 8 letters, list words in any case, at text edges)."""
+    import random
+
+    from ftk.lint.language import _ENGLISH, _OTHER, ascii_counts, lower_words
+
+    rng = random.Random(1)
+    vocab = [*sorted(_ENGLISH)[:30], *[w for w in sorted(_OTHER) if w.isascii()][:30], "The", "AND", "theirs", "becauses",
+             "extraordinary", "x", "q1", "o'clock", "don't", "wwwwwwwww", "ab", "abcdefgh", "abcdefghi"]
+    texts = ["", " ", "the", "the and of"]
+    for _ in range(500):
+        n = rng.randrange(0, 40)
+        texts.append("".join(rng.choice(vocab) + rng.choice([" ", ", ", "\n", "-", "3", "_", ""]) for _ in range(n)))
+    letters, words, english, other = ascii_counts(texts)
+    for i, text in enumerate(texts):
+        w = lower_words(text)
+        assert (letters[i], words[i]) == (count_letters(text), len(w)), repr(text)
+        assert english[i] == sum(x in _ENGLISH for x in w) and other[i] == sum(x in _OTHER for x in w), repr(text)
+
+
+def test_detect_many_answers_as_detect():
+    """The batch path gives detect's answer for every text: ASCII and not, short, English, other
+    languages, code and URLs cleaned first."""
+    texts = _case_texts() + [FRENCH, GERMAN, SPANISH, "short one", "", "ok " * 30, "the cat and the dog of ours",
+                             "the catalogue and the dogs of ours is", "the cat is on the mat and it is fine " * 4 + "avec",
+                             "```python\nprint('the and of to that it')\n``` " + "the cat is on the mat and it is fine " * 3,
+                             "Visit https://example.com/the/and/of/to/that for the details that you need to know about it"]
+    texts = list(dict.fromkeys(texts))  # no repeats: the cache answers neither detector
+    one, many = LanguageDetector(), LanguageDetector()
+    assert many.detect_many(texts) == [one.detect(t) for t in texts]
+    assert many.calls == one.calls  # and each answer came from the same step
+    assert many.calls["english"] > 0 and many.calls["short"] > 0

@@ -342,15 +342,39 @@ def test_ascii_normalisation_equals_the_definition():
 
 @pytest.mark.parametrize("num_perm", [8, 128, 1024])
 def test_estimates_count_agreeing_bins_exactly(num_perm):
-    """estimates() counts agreeing bins eight at a time in uint64 lanes; at 1024 bins a lane holds
-    up to 128: the count must still be exact, identical rows included."""
+    """estimates() counts agreeing bins eight at a time, a byte of a uint64 each: the count must be
+    exact for any bytes (all 256 values, rows that differ in one bin), identical rows included."""
     from ftk.lint.near_dup import estimate, estimates
 
     rng = np.random.default_rng(num_perm)
     sigs = rng.integers(0, 3, size=(300, num_perm), dtype=np.uint8)
+    sigs[150:] = rng.integers(0, 256, size=(150, num_perm), dtype=np.uint8)
     sigs[7] = sigs[3]
+    sigs[9] = sigs[3]
+    sigs[9, num_perm // 2] ^= 0x80  # one bin differs in its top bit only
     a, b = rng.integers(0, 300, size=2000), rng.integers(0, 300, size=2000)
-    a[0], b[0] = 7, 3
+    a[:2], b[:2] = (7, 9), (3, 3)
     want = estimate(np.count_nonzero(sigs[a] == sigs[b], axis=1) / num_perm)
-    got = estimates(sigs, a, b, batch=700)
-    assert got[0] == 1.0 and np.array_equal(got, want)
+    got = estimates(sigs, a, b)
+    assert got[0] == 1.0 and got[1] < 1.0 and np.array_equal(got, want)
+
+
+def test_index_finds_the_same_pairs_on_any_number_of_threads():
+    """NearDuplicateIndex.finish searches its bands on threads: the pairs must not depend on how many."""
+    from ftk.lint.near_dup import NearDuplicateIndex
+
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 1 << 32, size=(40, 60), dtype=np.uint32)
+    sets = []
+    for i in range(400):  # ten near-copies of each of 40 sets: a few shingles swapped each
+        s = base[i % 40].copy()
+        s[rng.integers(0, 60, size=i % 5)] = rng.integers(0, 1 << 32, size=i % 5, dtype=np.uint32)
+        sets.append(s)
+    found = []
+    for threads in (1, 2, 3):
+        index = NearDuplicateIndex(threshold=0.7, num_perm=128, min_rows_for_boilerplate=10_000)
+        for i, s in enumerate(sets):
+            index.add(i, s)
+        found.append(index.finish(margin=0.1, threads=threads))
+    assert len(found[0]) > 400 and found[0] == found[1] == found[2]
+    assert all(a % 40 == b % 40 for a, b, _ in found[0])

@@ -175,6 +175,11 @@ class _Normaliser:
             return None
         out, ok = [], True
         for i, m in enumerate(items):
+            # Most messages are exactly {role: str, content: str}: nothing to report, one step.
+            if type(m) is dict and len(m) == 2 and type(role := m.get(role_key)) is str \
+                    and type(text := m.get(content_key)) is str:
+                out.append(Turn(roles.get(role.lower(), role) if roles else role, text, f"{key}[{i}].{content_key}"))
+                continue
             where = f"{key}[{i}]"
             if not isinstance(m, dict):
                 self.issue(SchemaProblem.WRONG_TYPE, where, f"message must be an object, got {_type_name(m)}")

@@ -414,6 +414,7 @@ def lint_paths(paths: Iterable[str], checker: Checker, format_override: Format |
     stats: dict = {"formats": {f.path: (f.format.value if f.format else None) for f in files}}
     for rule in rules:
         t = time.perf_counter()
+        rule.threads = phases["jobs"]  # the workers are gone: their cores are the dataset rules' now
         for f in rule.finish():
             if f.code in checker.selected:
                 diagnostics.append(Diagnostic(f.code, checker.severity(f.code), f.message, f.loc.path, f.loc.line,

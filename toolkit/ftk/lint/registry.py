@@ -172,7 +172,9 @@ class DatasetRule:
     - `map(rows)` turns one chunk of (location, example) pairs into a compact, picklable part; it
       runs in a worker (or in the main process), must not depend on other chunks, and may keep only
       per-process caches;
-    - `reduce(part)` folds the parts in, in input order, in the main process; `finish()` reports.
+    - `reduce(part)` folds the parts in, in input order, in the main process; `finish()` reports,
+      and may use `threads` threads (the engine sets it to the run's worker count; the findings must
+      not depend on it).
     `observe` (one row at a time) is map + reduce on a chunk of one.
     """
 
@@ -180,6 +182,7 @@ class DatasetRule:
 
     def __init__(self, options: Options, selected: set[str]):
         self.options, self.selected = options, selected
+        self.threads = 1
 
     def prepare(self, head: list[tuple[Location, Example]]) -> None:
         """Learn what every chunk needs to know in advance; nothing by default."""

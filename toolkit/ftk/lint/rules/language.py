@@ -40,8 +40,8 @@ class UnexpectedLanguage(DatasetRule):
     def map(self, rows: list[tuple[Location, Example]]) -> tuple:
         before = Counter(self.detector.calls)
         judged, langs, undetermined = [], [], 0
-        for loc, example in rows:
-            lang = self.detector.detect("\n".join(t.content for t in example.all_turns() if t.role in TRAINED_ROLES))
+        texts = ["\n".join([t.content for t in example.all_turns() if t.role in TRAINED_ROLES]) for _, example in rows]
+        for (loc, _), lang in zip(rows, self.detector.detect_many(texts)):
             if lang is None:
                 undetermined += 1
             else:

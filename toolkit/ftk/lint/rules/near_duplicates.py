@@ -233,7 +233,7 @@ class NearDuplicates(DatasetRule):
         if self.rows is not None:
             # Exact duplicates (FTK201's) are neither verified nor clustered: leaving them out first
             # spares re-reading their rows (most candidates, in data with many copies).
-            pairs = _differing(self.rows.finish(margin=VERIFY_MARGIN), self.row_keys[0])
+            pairs = _differing(self.rows.finish(margin=VERIFY_MARGIN, threads=self.threads), self.row_keys[0])
             self.rows.release()
             shingle_sets = self._reload(rows_of(pairs), prompt=False)
             yield from self._near_duplicates(self._verified(pairs, shingle_sets, self.options.near_threshold),
@@ -309,7 +309,7 @@ class NearDuplicates(DatasetRule):
         REWORD_CANDIDATE, can only be rewordings. Word counts and word hashes (also kept) rule out
         most pairs that cannot be rewordings; only the rows of the pairs left are re-read, for their
         responses and for the word-by-word test, which needs the prompts' text."""
-        pairs = self.prompts.finish(margin=max(VERIFY_MARGIN, self.prompts.threshold - REWORD_CANDIDATE))
+        pairs = self.prompts.finish(margin=max(VERIFY_MARGIN, self.prompts.threshold - REWORD_CANDIDATE), threads=self.threads)
         pairs = _differing(pairs, self.prompt_keys[0])  # same prompt: FTK202's
         cut = self.prompts.threshold - VERIFY_MARGIN
         self.prompts.release()  # the signatures are done with: their memory goes to what follows
