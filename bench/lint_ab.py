@@ -1,6 +1,8 @@
 """`ftk lint` at two commits, side by side on one file: runs alternate (base, this tree, base, …)
 so that the machine's drift hits both alike; prints each run, the medians and their ratio, and
-whether the two give the same diagnostics.
+whether the two give the same diagnostics. Each side first lints the file's first 5,000 lines,
+untimed: numba compiles its kernels into each tree's __pycache__ on first use (seconds), which a
+timed run should not pay.
 
     python bench/lint_ab.py --base 0d68835 --runs 3 bench/out/chat_100000_seed0.jsonl
 
@@ -46,6 +48,11 @@ def main() -> None:
         try:
             sides = {"base": base_tree / "toolkit", "this tree": ROOT / "toolkit"}
             walls: dict[str, list[float]] = {name: [] for name in sides}
+            head = Path(tmp) / "head.jsonl"
+            with open(args.data, "rb") as src, open(head, "wb") as dst:
+                dst.writelines(line for _, line in zip(range(5000), src))
+            for name, toolkit in sides.items():
+                lint_once(toolkit, head, Path(tmp) / "warmup.json")
             for i in range(args.runs):
                 for name, toolkit in sides.items():
                     wall = lint_once(toolkit, args.data, Path(tmp) / f"{name.replace(' ', '_')}.json")
