@@ -51,7 +51,7 @@ def main() -> None:
             head = Path(tmp) / "head.jsonl"
             with open(args.data, "rb") as src, open(head, "wb") as dst:
                 dst.writelines(line for _, line in zip(range(5000), src))
-            for name, toolkit in sides.items():
+            for toolkit in sides.values():
                 lint_once(toolkit, head, Path(tmp) / "warmup.json")
             for i in range(args.runs):
                 for name, toolkit in sides.items():

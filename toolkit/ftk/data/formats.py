@@ -178,7 +178,7 @@ class _Normaliser:
             # Most messages are exactly {role: str, content: str}: nothing to report, one step.
             if type(m) is dict and len(m) == 2 and type(role := m.get(role_key)) is str \
                     and type(text := m.get(content_key)) is str:
-                out.append(Turn(roles.get(role.lower(), role) if roles else role, text, f"{key}[{i}].{content_key}"))
+                out.append(Turn(_mapped(role, roles), text, f"{key}[{i}].{content_key}"))
                 continue
             where = f"{key}[{i}]"
             if not isinstance(m, dict):
@@ -212,8 +212,7 @@ class _Normaliser:
                 if text is None:
                     ok = False
                     continue
-            mapped = (roles or {}).get(role.lower(), role) if roles else role
-            out.append(Turn(mapped, text, f"{where}.{content_key}", tool_calls))
+            out.append(Turn(_mapped(role, roles), text, f"{where}.{content_key}", tool_calls))
         return out if ok else None
 
     def response(self, key: str) -> list[Turn] | None:
@@ -228,6 +227,11 @@ class _Normaliser:
         for k in self.obj:
             if k not in KNOWN_KEYS[self.fmt]:
                 self.issue(SchemaProblem.UNKNOWN_KEY, k, f"unknown key '{k}' for {self.fmt.value} rows")
+
+
+def _mapped(role: str, roles: dict[str, str] | None) -> str:
+    """A speaker name as the format's role map names it (ShareGPT's "human" is "user"), else as is."""
+    return roles.get(role.lower(), role) if roles else role
 
 
 def _system(n: _Normaliser) -> list[Turn]:

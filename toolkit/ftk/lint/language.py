@@ -228,16 +228,21 @@ def _word_table(lists: list[frozenset], size: int = 1024) -> tuple[np.ndarray, n
             if not w.isascii():  # never found in ASCII text
                 continue
             assert len(w) <= 8, w  # coded exactly
-            slot = _slot(_word_code(w), size)
+            slot = _slot(_word_code(w), _shift(size))
             while codes[slot] and codes[slot] != _word_code(w):
                 slot = (slot + 1) % size
             codes[slot], kinds[slot] = _word_code(w), kind
     return codes, kinds
 
 
-def _slot(code: int, size: int) -> int:
-    """Multiplicative hashing: the top log2(size) bits of code x 2^64/phi (size a power of two)."""
-    return ((code * 0x9E3779B97F4A7C15) % (1 << 64)) >> (65 - size.bit_length())
+def _shift(size: int) -> int:
+    """For a table of `size` slots (a power of two): a hash's top log2(size) bits pick the slot."""
+    return 64 - (size.bit_length() - 1)
+
+
+def _slot(code: int, shift: int) -> int:
+    """Multiplicative hashing, as _ascii_counts does it: the top bits of code x 2^64/phi."""
+    return ((code * 0x9E3779B97F4A7C15) % (1 << 64)) >> shift
 
 
 _TABLE = _word_table([_ENGLISH, _OTHER])
@@ -247,19 +252,21 @@ def ascii_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     """Per ASCII text: letters, words, words in _ENGLISH, words in _OTHER: what count_letters and
     lower_words give, and the two sums _detect takes over them."""
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    counts = _ascii_counts(np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8), np.cumsum(lengths), *_TABLE)
+    codes, kinds = _TABLE
+    counts = _ascii_counts(np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8), np.cumsum(lengths),
+                           codes, kinds, _shift(len(codes)))
     return counts[:, 0], counts[:, 1], counts[:, 2], counts[:, 3]
 
 
 @numba.njit(cache=True, nogil=True)
-def _ascii_counts(data, ends, table_codes, table_kinds):
+def _ascii_counts(data, ends, table_codes, table_kinds, shift):
     """Compiled because in Python a text costs a translate, a split and a set lookup per word (about
     15 µs a row), and here one pass over its bytes. Words are runs of ASCII letters, lower-cased; a
     word is coded as in _word_code (words longer than 8 letters are in no list) and looked up in
     _word_table's table."""
     out = np.zeros((len(ends), 4), dtype=np.int64)
     size = len(table_codes)
-    shift = np.uint64(65 - int(np.log2(size)) - 1)  # as in _slot
+    shift = np.uint64(shift)
     start = 0
     for t in range(len(ends)):
         letters = words = n_english = n_other = 0
