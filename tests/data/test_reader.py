@@ -114,3 +114,29 @@ def test_read_some_returns_exactly_the_wanted_lines(tmp_path, monkeypatch, block
     for line, rec in got.items():
         assert (rec.value, rec.parsed, [(i.problem, i.message) for i in rec.issues], rec.raw) == \
             (every[line].value, every[line].parsed, [(i.problem, i.message) for i in every[line].issues], every[line].raw)
+
+
+@pytest.mark.parametrize("chunk_bytes", [16, 300, 1 << 20])
+def test_chunk_records_know_where_their_lines_start(tmp_path, chunk_bytes):
+    """The linter's chunks give each record its byte offset; read_at reads those lines again by
+    seeking there, and must give the records the file gives (CRLF, BOM, blank and broken lines,
+    multi-byte characters, a last line without a newline)."""
+    from ftk.data.reader import read_at
+    from ftk.lint.engine import jsonl_tasks, task_records
+
+    lines = [json.dumps({"text": f"row {i} é中 " + "x" * (i % 13)}, ensure_ascii=False) for i in range(1, 60)]
+    lines[9], lines[20], lines[30] = "", "{broken", lines[30] + "\r"
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode())
+    data = path.read_bytes()
+    chunked = [rec for task in jsonl_tasks(str(path), None, chunk_bytes)
+               for rec in task_records(task, data[task.offset:task.offset + task.length])]
+    every = list(read_records(path))
+    assert [r.line for r in chunked] == [r.line for r in every] == list(range(1, 60))
+    assert all(data[r.offset:].startswith(r.raw) for r in chunked)
+    again = {rec.line: rec for rec in read_at(path, [(r.line, r.offset) for r in chunked[::-1]])}
+
+    def seen(rec):
+        return rec.value, rec.parsed, [(i.problem, i.message) for i in rec.issues], rec.raw
+
+    assert [seen(again[r.line]) for r in every] == [seen(r) for r in every]

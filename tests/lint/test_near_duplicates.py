@@ -224,7 +224,7 @@ def test_word_counts_rule_out_only_pairs_that_are_no_rewording():
     import random
 
     from ftk.data.formats import Example, Format, Turn
-    from ftk.lint.features import flat_shingles
+    from ftk.lint.features import flat_shingles, part_mask, text_table
     from ftk.lint.rewording import PromptWords, could_be_reworded, could_be_rewording, rewording
 
     rng = random.Random(3)
@@ -245,7 +245,7 @@ def test_word_counts_rule_out_only_pairs_that_are_no_rewording():
         turns_a, turns_b = [Turn("user", " ".join(base) + "?", "")], [Turn("user", " ".join(other) + "?", "")]
         ex_a, ex_b = Example(Format.CHAT, turns_a), Example(Format.CHAT, turns_b)
         words_a, words_b = PromptWords(turns_a), PromptWords(turns_b)
-        got = flat_shingles([ex_a, ex_b], [turns_a, turns_b], [turns_a, turns_b])
+        got = flat_shingles(text_table([ex_a, ex_b]), *part_mask([ex_a, ex_b], [turns_a, turns_b]))
         count_a, count_b = got.part_words.tolist()
         hashes_a, hashes_b = np.split(got.part_sequence, [got.part_lengths[0]])
         assert could_be_rewording(hashes_a.tolist(), hashes_b.tolist()) == could_be_rewording(words_a.words, words_b.words)
@@ -265,18 +265,22 @@ def test_word_counts_rule_out_only_pairs_that_are_no_rewording():
 
 def test_prompt_word_counts_only_where_exact():
     from ftk.data.formats import Example, Format, Turn
-    from ftk.lint.features import flat_shingles, role_salt
+    from ftk.lint.features import flat_shingles, part_mask, role_salt, text_table
+
+    def shingled(turns, part):
+        examples = [Example(Format.CHAT, turns)]
+        return flat_shingles(text_table(examples), *part_mask(examples, [part]))
 
     def count(*texts, part=slice(None)):
         turns = [Turn("user" if i % 2 == 0 else "assistant", t, "") for i, t in enumerate(texts)]
-        return flat_shingles([Example(Format.CHAT, turns)], [turns], [turns[part]]).part_words.tolist()[0]
+        return shingled(turns, turns[part]).part_words.tolist()[0]
 
     assert count("Hello,   world: it's 2 PM!") == 6  # hello world it s 2 pm
     assert count("Hello world", "a b c", "d e") == 7
     assert count("Hello world", "a b c", "d e", part=slice(1, 2)) == 3  # the part's turns only
     assert count("Hello world", "Café au lait", part=slice(0, 1)) == 2  # an uncounted turn outside the part
     turns = [Turn("user", "Hello world", ""), Turn("assistant", "a b c", ""), Turn("user", "Thanks", "")]
-    got = flat_shingles([Example(Format.CHAT, turns)], [turns], [turns])
+    got = shingled(turns, turns)
     salts = [role_salt("user"), role_salt("assistant"), role_salt("user")]
     assert got.part_lengths.tolist() == [3 + 4 + 2]  # each turn's role salt, then its words
     assert got.part_sequence[[0, 3, 7]].tolist() == salts

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from ftk.data.reader import read_at
 from ftk.lint.engine import Checker, jsonl_tasks, lint_paths, split_lines
 from ftk.lint.registry import Options, select_codes
 from tests.conftest import load_bench
@@ -130,3 +131,23 @@ def test_progress_reports_rows_and_bytes_per_chunk_then_the_dataset_phase(chat):
     assert len(calls) > 10 and rows == sorted(rows) and rows[-1] == result.rows
     assert calls[-1][1] == path.stat().st_size and calls[-1][2:] == ("dataset rules",)
     assert all(len(c) == 2 for c in calls[:-1])
+
+
+def test_rows_read_again_by_offset_or_by_line_number_give_the_same_result(near, monkeypatch):
+    """The near-duplicate rule reads candidate rows again where their chunks saw them start
+    (read_at); without offsets (rows not from JSON Lines chunks) it finds them by line number."""
+    from ftk.lint import engine
+    from ftk.lint.rules import near_duplicates
+
+    train, _ = near
+    seeks = []
+    monkeypatch.setattr(near_duplicates, "read_at", lambda path, spots: seeks.append(len(spots)) or read_at(path, spots))
+    by_offset = _lint([train], jobs=1)
+    assert seeks and sum(seeks) > 10  # the candidates were read where they start
+    seeks.clear()
+    monkeypatch.setattr(engine, "task_records", lambda task, data: (
+        engine.parse_line(task.path, task.first_line + i, raw) for i, raw in enumerate(split_lines(data))))
+    by_line = _lint([train], jobs=1)
+    assert not seeks  # no offsets: found by line number
+    _same(by_offset, by_line)
+    assert {"FTK203", "FTK204"} <= {d.code for d in by_line.diagnostics}

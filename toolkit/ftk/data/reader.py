@@ -11,7 +11,7 @@ import csv
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -52,6 +52,7 @@ class Record:
     value: object = None
     parsed: bool = False  # False when the line could not be decoded or parsed (value is None)
     raw: bytes | None = None  # the original JSONL line, so an unchanged row can be copied verbatim
+    offset: int = -1  # where the JSONL line starts in its file (bytes), where known: to read it again
     issues: list[Issue] = field(default_factory=list)
 
 
@@ -112,9 +113,9 @@ def read_records(path: str | Path) -> Iterator[Record]:
         raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from exc
 
 
-def parse_line(path: str, line: int, raw: bytes) -> Record:
+def parse_line(path: str, line: int, raw: bytes, offset: int = -1) -> Record:
     """One JSONL line (without its newline) -> a record. Pure: the parallel path calls it too."""
-    rec = Record(path=path, line=line, raw=raw)
+    rec = Record(path=path, line=line, raw=raw, offset=offset)
     if raw.startswith(BOM):
         where = "file starts" if line == 1 else "line starts (files concatenated?)"
         rec.issues.append(Issue(ReadProblem.BOM, f"{where} with a UTF-8 byte-order mark"))
@@ -177,6 +178,17 @@ def iter_some(path: str | Path, wanted: set[int]) -> Iterator[Record]:
                 first, at = first + count, end
         return
     yield from (rec for rec in read_records(p) if rec.line in wanted)
+
+
+def read_at(path: str | Path, spots: Iterable[tuple[int, int]]) -> Iterator[Record]:
+    """The records of JSON Lines lines whose places are known, given as (line, byte offset of its
+    start; Record.offset), in file order: a seek and a line read each, where iter_some has to
+    find every newline of the file up to the last line wanted."""
+    with open(path, "rb") as f:
+        for line, offset in sorted(spots, key=lambda s: s[1]):
+            f.seek(offset)
+            raw = f.readline()
+            yield parse_line(str(path), line, raw[:-1] if raw.endswith(b"\n") else raw, offset)
 
 
 def _read_jsonl(p: Path) -> Iterator[Record]:

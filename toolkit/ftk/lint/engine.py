@@ -243,7 +243,7 @@ def check_chunk(records: Iterable[Record], file_format: Format | None, checker: 
                 and not any(d.code in checker.role_checks for d in found):
             clean.add(shape)
         diagnostics += found
-    rows = [(Location(rec.path, rec.line), example) for rec, example in read]
+    rows = [(Location(rec.path, rec.line, rec.offset), example) for rec, example in read]
     return ChunkResult(n, len(rows), nbytes, diagnostics, [rule.map(rows) for rule in rules])
 
 
@@ -300,8 +300,14 @@ def run_task(task: Task, state: tuple[Checker, list[DatasetRule]] | None = None)
     with open(task.path, "rb") as f:
         f.seek(task.offset)
         data = f.read(task.length)
-    records = (parse_line(task.path, task.first_line + i, raw) for i, raw in enumerate(split_lines(data)))
-    return check_chunk(records, task.file_format, checker, rules, len(data))
+    return check_chunk(task_records(task, data), task.file_format, checker, rules, len(data))
+
+
+def task_records(task: Task, data: bytes) -> Iterator[Record]:
+    """The records of a task's bytes, each with its line number and its byte offset in the file."""
+    lines = split_lines(data)
+    starts = itertools.accumulate([len(raw) + 1 for raw in lines], initial=task.offset)
+    return (parse_line(task.path, task.first_line + i, raw, start) for i, (raw, start) in enumerate(zip(lines, starts)))
 
 
 def default_jobs() -> int:

@@ -1,6 +1,8 @@
-"""Per-example values that several rules need — normalised text, the exact-match key, shingles,
-13-gram hashes — computed once per example and memoised on it (`Example.memo`), so that the
-duplicate, near-duplicate and leakage rules do not each normalise and hash the same text.
+"""Per-example values that several rules need — normalised text, the exact-match keys, shingles,
+13-gram hashes — computed once and shared, so that the duplicate, near-duplicate and leakage rules
+do not each normalise and hash the same text. A chunk's texts are normalised and hashed together
+(TextTable, through compiled loops); values of single turns are memoised on the example
+(`Example.memo`).
 
 Normalisation for matching: Unicode NFC, control characters out, whitespace runs collapsed,
 case folded.
@@ -13,11 +15,11 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numba
 import numpy as np
-from xxhash import xxh3_64_digest, xxh3_64_intdigest
 
-from ftk.data.formats import Example, Turn
-from ftk.lint.near_dup import ngram_hashes, sorted_unique, text_features, text_shingles, union_sets
+from ftk.data.formats import Example, Format, Turn
+from ftk.lint.near_dup import WORD, buffer_shingles, ngram_hashes, sorted_unique, text_features, union_sets
 
 # Control characters deleted before matching (str.translate: one C pass, no regex).
 _DROP_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
@@ -46,7 +48,8 @@ def normalise_for_match(s: str) -> str:
 
 def _normalise(s: str) -> tuple[str, bool]:
     """(normalised text, whether `s` is plain: ASCII without control characters but for tab,
-    newline and carriage return: then normalising moves no word boundary)."""
+    newline and carriage return: then normalising moves no word boundary). For one text; a chunk's
+    ASCII texts are normalised together by _fold_ascii, which gives the same."""
     if s.isascii():
         b = s.encode("ascii").translate(_ASCII_FOLD, _ASCII_CONTROL)
         plain = len(b) == len(s)  # nothing deleted
@@ -56,26 +59,269 @@ def _normalise(s: str) -> tuple[str, bool]:
     return " ".join(unicodedata.normalize("NFC", s).translate(_DROP_CONTROL).split()).casefold(), False
 
 
-def _memo(ex: Example, key, make):
-    value = ex.memo.get(key)
-    if value is None:
-        value = ex.memo[key] = make()
-    return value
+# Per ASCII byte, what normalising does with it: 0 delete (a control character), 1 a space (tab,
+# newline, carriage return, space), else the byte it becomes (letters lower-cased).
+_ASCII_OUT = np.array([1 if c in b" \t\n\r" else 0 if c in _ASCII_CONTROL else _ASCII_FOLD[c] for c in range(128)],
+                      dtype=np.uint8)
+
+
+@numba.njit(cache=True, nogil=True)
+def _fold_ascii(data, bounds, table):
+    """_normalise for many ASCII texts laid end to end (text i is data[bounds[i]:bounds[i + 1]]) in
+    one pass: each text's words (runs of bytes that are neither whitespace nor deleted) lower-cased
+    and joined by one space. Returns the normalised texts end to end, their bounds, and whether
+    each was plain (nothing deleted).
+
+    Written by hand because _normalise's steps (encode, translate, replace until no double space
+    is left, strip, decode) cost about 6 µs a turn, mostly per call, and a lint row has three."""
+    n = len(bounds) - 1
+    out = np.empty(len(data), np.uint8)
+    out_bounds = np.empty(n + 1, np.int64)
+    plain = np.ones(n, np.bool_)
+    w = 0
+    out_bounds[0] = 0
+    for t in range(n):
+        start, space = w, False
+        for i in range(bounds[t], bounds[t + 1]):
+            c = table[data[i]]
+            if c > 1:
+                if space and w > start:
+                    out[w] = 32
+                    w += 1
+                space = False
+                out[w] = c
+                w += 1
+            elif c == 1:
+                space = True
+            else:
+                plain[t] = False
+        out_bounds[t + 1] = w
+    return out[:w], out_bounds, plain
+
+
+# A turn's digest, and keys made of digests: MurmurHash64A's mixing steps (8 bytes at a time). A
+# hash here only has to tell texts apart within one run; compiled, a chunk's texts are hashed in
+# one call instead of one XXH3 call per turn.
+_M64 = np.uint64(0xC6A4A7935BD1E995)
+_R64 = np.uint64(47)
+
+
+@numba.njit(inline="always")
+def _mix64(h, k):
+    k = k * _M64
+    k ^= k >> _R64
+    k = k * _M64
+    return (h ^ k) * _M64
+
+
+@numba.njit(inline="always")
+def _final64(h):
+    h ^= h >> _R64
+    h = h * _M64
+    return h ^ (h >> _R64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _digests(data, starts, ends, seeds):
+    """64-bit hash of each data[starts[i]:ends[i]], seeded with seeds[i]."""
+    out = np.empty(len(starts), np.uint64)
+    for t in range(len(starts)):
+        a, b = starts[t], ends[t]
+        h = np.uint64(seeds[t]) ^ (np.uint64(b - a) * _M64)
+        i = a
+        while i < b:
+            k = np.uint64(0)
+            for j in range(min(8, b - i)):
+                k |= np.uint64(data[i + j]) << np.uint64(8 * j)
+            h = _mix64(h, k)
+            i += 8
+        out[t] = _final64(h)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_keys(digests, turn_starts, sizes):
+    """Per example: a hash of its part sizes (turns, chosen + 1, rejected + 1; 0: no such part) and
+    of the digests of all its turns, in order."""
+    n = len(turn_starts) - 1
+    out = np.empty(n, np.uint64)
+    for i in range(n):
+        h = np.uint64(turn_starts[i + 1] - turn_starts[i]) * _M64
+        for j in range(3):
+            h = _mix64(h, np.uint64(sizes[i, j]))
+        for k in range(turn_starts[i], turn_starts[i + 1]):
+            h = _mix64(h, digests[k])
+        out[i] = _final64(h)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _part_keys(digests, roles, turn_starts, prompt_len, response_at):
+    """Per example, for the prompt (its first prompt_len turns) and the response (turn response_at,
+    -1: none): whether it has both and a user turn in the prompt; the prompt's key, the response's,
+    and the key of the prompt without system turns ("asked"); and per turn, whether it is asked.
+    roles: 1 system, 2 user, 0 anything else."""
+    n = len(turn_starts) - 1
+    ok = np.zeros(n, np.bool_)
+    prompt_key = np.zeros(n, np.uint64)
+    response_key = np.zeros(n, np.uint64)
+    asked_key = np.zeros(n, np.uint64)
+    asked = np.zeros(len(digests), np.bool_)
+    for i in range(n):
+        s = turn_starts[i]
+        user = False
+        for k in range(s, s + prompt_len[i]):
+            user |= roles[k] == 2
+        if response_at[i] < 0 or not user:
+            continue
+        ok[i] = True
+        h = np.uint64(prompt_len[i]) * _M64
+        a, count = np.uint64(0), 0
+        for k in range(s, s + prompt_len[i]):
+            h = _mix64(h, digests[k])
+            if roles[k] != 1:
+                a = _mix64(a, digests[k])
+                asked[k] = True
+                count += 1
+        prompt_key[i] = _final64(h)
+        asked_key[i] = _final64(a ^ (np.uint64(count) * _M64))
+        response_key[i] = _final64(_mix64(_M64, digests[s + response_at[i]]))
+    return ok, prompt_key, response_key, asked_key, asked
+
+
+_ROLE_CODES = {"system": 1, "user": 2}
+
+
+class TextTable:
+    """Every turn of a list of examples (`whole` of each, end to end), normalised and hashed
+    together: the normalised texts (UTF-8, end to end), whether each is plain, each turn's digest
+    (of its role and normalised text), and from those the row, prompt and response keys of each
+    example. The ASCII texts go through compiled loops a chunk at a time; the others are
+    normalised one by one (_normalise). A turn's values do not depend on the others in the table.
+
+    Built once for a chunk of rows and shared by the rules' maps (text_table); holds no reference
+    to the examples (the examples' memos point to it), so no reference cycle keeps a chunk alive."""
+
+    def __init__(self, examples: list[Example]):
+        self.size = len(examples)
+        self.turns = [t for ex in examples for t in whole(ex)]
+        counts = [len(ex.turns) + len(ex.chosen or ()) + len(ex.rejected or ()) for ex in examples]
+        self.turn_starts = np.zeros(len(examples) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.turn_starts[1:])
+        self.sizes = np.array([(len(ex.turns), 0 if ex.chosen is None else len(ex.chosen) + 1,
+                                0 if ex.rejected is None else len(ex.rejected) + 1) for ex in examples],
+                              dtype=np.int64).reshape(-1, 3)
+        self.salts = [role_salt(t.role) for t in self.turns]
+        contents = [t.content for t in self.turns]
+        is_ascii = [c.isascii() for c in contents]
+        ascii_texts = [c for c, a in zip(contents, is_ascii) if a]
+        bounds = np.zeros(len(ascii_texts) + 1, dtype=np.int64)
+        np.cumsum([len(c) for c in ascii_texts], out=bounds[1:])
+        data = np.frombuffer("".join(ascii_texts).encode("ascii"), dtype=np.uint8)
+        folded, out_bounds, ascii_plain = _fold_ascii(data, bounds, _ASCII_OUT)
+        # The others after the ASCII ones in the same buffer, each normalised by itself.
+        others = [_normalise(c)[0].encode("utf-8", "surrogatepass") for c, a in zip(contents, is_ascii) if not a]
+        other_bounds = np.cumsum([0, *map(len, others)], dtype=np.int64) + out_bounds[-1]
+        self.data = folded.tobytes() + b"".join(others)
+        at_ascii = np.array(is_ascii, dtype=bool)
+        self.starts = np.empty(len(contents), dtype=np.int64)
+        self.ends = np.empty(len(contents), dtype=np.int64)
+        self.starts[at_ascii], self.ends[at_ascii] = out_bounds[:-1], out_bounds[1:]
+        self.starts[~at_ascii], self.ends[~at_ascii] = other_bounds[:-1], other_bounds[1:]
+        self.ascii = at_ascii  # per turn: whether its text was ASCII
+        self.plain = np.zeros(len(contents), dtype=bool)
+        self.plain[at_ascii] = ascii_plain
+        self.digests = _digests(np.frombuffer(self.data, dtype=np.uint8), self.starts, self.ends,
+                                np.array(self.salts, dtype=np.uint32))
+        self._texts: list[str] | None = None
+        self._row_keys: np.ndarray | None = None
+        self._part_keys: tuple | None = None
+        self._positions = [_prompt_positions(ex) for ex in examples]
+
+    def shingle_texts(self) -> tuple[bytes, np.ndarray, np.ndarray]:
+        """The texts as near_dup.buffer_shingles takes them (buffer, starts, ends): those that were
+        not ASCII reduced to their words (which changes nothing for a text that became ASCII)."""
+        others = np.flatnonzero(~self.ascii)
+        if not others.size:
+            return self.data, self.starts, self.ends
+        data = self.data
+        reduced = [" ".join(WORD.findall(data[a:b].decode("utf-8", "surrogatepass"))).encode("utf-8", "surrogatepass")
+                   for a, b in zip(self.starts[others].tolist(), self.ends[others].tolist())]
+        ends = len(data) + np.cumsum([len(r) for r in reduced], dtype=np.int64)
+        starts, new_ends = self.starts.copy(), self.ends.copy()
+        starts[others], new_ends[others] = ends - [len(r) for r in reduced], ends
+        return data + b"".join(reduced), starts, new_ends
+
+    def texts(self) -> list[str]:
+        """Every turn's normalised text."""
+        if self._texts is None:
+            data = self.data
+            self._texts = [data[a:b].decode("utf-8", "surrogatepass")
+                           for a, b in zip(self.starts.tolist(), self.ends.tolist())]
+        return self._texts
+
+    def row_keys(self) -> np.ndarray:
+        """Per example: its identity for exact-duplicate matching (equal rows in any format share it)."""
+        if self._row_keys is None:
+            self._row_keys = _row_keys(self.digests, self.turn_starts, self.sizes)
+        return self._row_keys
+
+    def part_keys(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(per example: has a prompt with a user turn and a response; the prompt's key, the
+        response's, the asked turns' key (the prompt without system turns); per turn: asked)."""
+        if self._part_keys is None:
+            roles = np.array([_ROLE_CODES.get(t.role, 0) for t in self.turns], dtype=np.int8)
+            prompt_len = np.array([p for p, _ in self._positions], dtype=np.int64)
+            response_at = np.array([r for _, r in self._positions], dtype=np.int64)
+            self._part_keys = _part_keys(self.digests, roles, self.turn_starts, prompt_len, response_at)
+        return self._part_keys
+
+
+def _prompt_positions(ex: Example) -> tuple[int, int]:
+    """(how many turns the prompt has, the response's position in whole(ex): -1 for none), as
+    Example.prompt_and_response splits the row: the prompt is always the first turns."""
+    prompt, response = ex.prompt_and_response()
+    if response is None:
+        return len(prompt), -1
+    return len(prompt), len(ex.turns) + len(ex.chosen) - 1 if ex.format is Format.DPO else len(prompt)
+
+
+def text_table(examples: list[Example]) -> TextTable:
+    """The TextTable of these examples: the one an earlier rule built for the same chunk, or a new one."""
+    if examples:
+        got = examples[0].memo.get("table")
+        if got is not None and got[0].size == len(examples) \
+                and all(ex.memo.get("table") == (got[0], i) for i, ex in enumerate(examples)):
+            return got[0]
+    table = TextTable(examples)
+    for i, ex in enumerate(examples):
+        ex.memo["table"] = (table, i)
+    return table
+
+
+def _turn_at(ex: Example, turn: Turn) -> tuple[TextTable, int]:
+    """The table that holds the example, and the turn's position in it."""
+    got = ex.memo.get("table")
+    if got is None:
+        text_table([ex])
+        got = ex.memo["table"]
+    table, i = got
+    first = int(table.turn_starts[i])
+    for k, t in enumerate(whole(ex)):
+        if t is turn:
+            return table, first + k
+    raise ValueError("the turn is not one of the example's")
 
 
 def normalised(ex: Example, turn: Turn) -> str:
-    key = ("norm", id(turn))  # (inlined _memo: called for every turn of every row)
-    value = ex.memo.get(key)
-    if value is None:
-        value, ex.memo[("plain", id(turn))] = _normalise(turn.content)
-        ex.memo[key] = value
-    return value
+    table, k = _turn_at(ex, turn)
+    return table.data[table.starts[k]:table.ends[k]].decode("utf-8", "surrogatepass")
 
 
 def is_plain(ex: Example, turn: Turn) -> bool:
     """Whether the turn's text is plain ASCII (see _normalise), found while normalising it."""
-    normalised(ex, turn)
-    return ex.memo[("plain", id(turn))]
+    table, k = _turn_at(ex, turn)
+    return bool(table.plain[k])
 
 
 def whole(ex: Example) -> list[Turn]:
@@ -83,31 +329,17 @@ def whole(ex: Example) -> list[Turn]:
     return ex.turns + (ex.chosen or []) + (ex.rejected or [])
 
 
-def turn_digest(ex: Example, turn: Turn) -> bytes:
-    """8-byte hash of one turn's (role, normalised text), computed once per turn. xxHash (XXH3):
-    a hash here only has to tell rows apart within one run, and XXH3 costs a tenth of blake2b."""
-    key = ("digest", id(turn))  # (inlined _memo, as in normalised: called for every turn, often twice)
-    value = ex.memo.get(key)
-    if value is None:
-        value = ex.memo[key] = xxh3_64_digest(normalised(ex, turn).encode("utf-8", "surrogatepass"),
-                                              seed=role_salt(turn.role))
-    return value
-
-
-def hash_turns(ex: Example, turns: list[Turn]) -> int:
-    """64-bit hash of a sequence of (role, normalised text) pairs: a hash of the turns' digests, so
-    that the row, prompt and response keys hash each turn's text once between them."""
-    return xxh3_64_intdigest(b"".join([turn_digest(ex, t) for t in turns]))
-
-
 def row_key(ex: Example) -> int:
     """Identity of a row for exact-duplicate matching: equal rows in any format share it."""
-    def make() -> int:
-        # How many turns each part has (-1: no such part), then the digests (8 bytes each).
-        sizes = [len(ex.turns), *(-1 if part is None else len(part) for part in (ex.chosen, ex.rejected))]
-        return xxh3_64_intdigest(",".join(map(str, sizes)).encode() + b"".join([turn_digest(ex, t) for t in whole(ex)]))
+    table, i = ex.memo.get("table") or (text_table([ex]), 0)
+    return int(table.row_keys()[i])
 
-    return _memo(ex, "row_key", make)
+
+def _memo(ex: Example, key, make):
+    value = ex.memo.get(key)
+    if value is None:
+        value = ex.memo[key] = make()
+    return value
 
 
 @lru_cache(maxsize=256)
@@ -123,6 +355,8 @@ def prepare(examples: list[Example], turn_lists: list[list[Turn]] | None = None)
     todo = [(ex, t) for ex, turns in zip(examples, turn_lists) for t in turns if ("shingles", id(t)) not in ex.memo]
     if not todo:
         return
+    if unread := [ex for ex in examples if "table" not in ex.memo]:
+        text_table(unread)  # their texts normalised together, not in a table each
     word_hashes, shingle_sets = text_features([normalised(ex, t) for ex, t in todo], [role_salt(t.role) for _, t in todo])
     for (ex, t), w, sh in zip(todo, word_hashes, shingle_sets):
         ex.memo[("word_hashes", id(t))] = w
@@ -155,43 +389,43 @@ class ChunkShingles:
     part_lengths: np.ndarray  # per example: its stretch of part_sequence
 
 
-def flat_shingles(examples: list[Example], turn_lists: list[list[Turn]], parts: list[list[Turn] | None]) -> ChunkShingles:
-    """The shingles of each example's `turn_lists` turns, and of its `parts` turns (some of those
-    turns, or None), as (values, example each is from): repeats kept, unsorted, which is all a
-    MinHash signature needs (Signer.signatures_of) and spares the sorts that sets cost. Each turn is
-    hashed once.
+def flat_shingles(table: TextTable, in_part: np.ndarray, has_part: np.ndarray) -> ChunkShingles:
+    """The shingles of each example's turns, and of its part's turns (`in_part`: per turn of the
+    table; `has_part`: per example, whether it has a part), as (values, example each is from):
+    repeats kept, unsorted, which is all a MinHash signature needs (Signer.signatures_of) and
+    spares the sorts that sets cost. Each turn is hashed once.
 
     Also the parts' words (32-bit hashes of the normalised words, in order, with each turn's role
     salt in front of it, as rewording.PromptWords lays words out) and how many there are, where
     that count on the normalised text is exact: every part turn ASCII without control characters
     (normalising then only lower-cases and collapses whitespace, which moves no word boundary,
     so equal hashes are equal words but for a 2^-32 chance); -1 elsewhere."""
-    n = len(examples)
-    flat = [(i, t) for i, turns in enumerate(turn_lists) for t in turns]
-    texts = [normalised(examples[i], t) for i, t in flat]
-    salts = [role_salt(t.role) for _, t in flat]
-    word_hash, counts, values, text_of = text_shingles(texts, salts)
-    # Which texts are in the parts: the parts' turns are found among the example's turns by identity.
-    wanted = {(i, id(t)): is_plain(examples[i], t) for i, turns in enumerate(parts) for t in turns or ()}
-    plain = [wanted.get((i, id(t))) for i, t in flat]  # per text: None when not in a part
-    in_part = np.array([p is not None for p in plain], dtype=bool)
-    text_row = np.array([i for i, _ in flat], dtype=np.int64)
+    n = table.size
+    word_hash, counts, values, text_of = buffer_shingles(*table.shingle_texts(), table.salts)
+    text_row = np.repeat(np.arange(n, dtype=np.int64), np.diff(table.turn_starts))
     row_of, part = text_row[text_of], in_part[text_of]
 
     part_texts = np.flatnonzero(in_part)
     words = np.bincount(text_row[part_texts], weights=counts[part_texts], minlength=n).astype(np.int64)
-    inexact = np.bincount(np.array([i for (i, _), p in zip(flat, plain) if p is False], dtype=np.int64), minlength=n)
-    words[(inexact > 0) | np.array([p is None for p in parts], dtype=bool)] = -1
+    inexact = np.bincount(text_row[in_part & ~table.plain], minlength=n)
+    words[(inexact > 0) | ~has_part] = -1
 
     # The parts' word sequences: each part text's salt, then its words.
     stretch = counts[part_texts] + 1
     sequence = np.empty(int(stretch.sum()), dtype=np.uint32)
     is_salt = np.zeros(len(sequence), dtype=bool)
     is_salt[np.cumsum(stretch) - stretch] = True
-    sequence[is_salt] = np.array(salts, dtype=np.uint32)[part_texts]
+    sequence[is_salt] = np.array(table.salts, dtype=np.uint32)[part_texts]
     sequence[~is_salt] = word_hash[np.repeat(in_part, counts)]
     lengths = np.bincount(text_row[part_texts], weights=stretch, minlength=n).astype(np.int64)
     return ChunkShingles(values, row_of, values[part], row_of[part], words, sequence, lengths)
+
+
+def part_mask(examples: list[Example], parts: list[list[Turn] | None]) -> tuple[np.ndarray, np.ndarray]:
+    """flat_shingles' (in_part, has_part) for parts given as turn lists (each of its example's turns)."""
+    wanted = [set(map(id, p or ())) for p in parts]
+    in_part = np.array([id(t) in wanted[i] for i, ex in enumerate(examples) for t in whole(ex)], dtype=bool)
+    return in_part, np.array([p is not None for p in parts], dtype=bool)
 
 
 def shingles_of(ex: Example, turns: list[Turn]) -> np.ndarray:

@@ -129,18 +129,27 @@ def text_shingles(texts: list[str], salts: list[int]) -> tuple[np.ndarray, np.nd
     different places stay apart), repeats kept, in no set order; the text each shingle is from).
 
     The result for a text does not depend on the others in the batch."""
-    n = len(texts)
     # A non-ASCII text is reduced to its \w+ words (Unicode's definition), after which the byte
     # classes of _WORD_BYTE find exactly those words; ASCII texts are classified as they are.
-    prepared = [t if t.isascii() else " ".join(WORD.findall(t)) for t in texts]
-    data = np.frombuffer("\x00".join(prepared).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    encoded = [(t if t.isascii() else " ".join(WORD.findall(t))).encode("utf-8", "surrogatepass") for t in texts]
+    ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
+    return buffer_shingles(b"".join(encoded), ends - [len(e) for e in encoded], ends, salts)
+
+
+def buffer_shingles(data: bytes, starts: np.ndarray, ends: np.ndarray,
+                    salts: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """text_shingles for texts given as stretches of one UTF-8 buffer (text i is
+    data[starts[i]:ends[i]]), each normalised and, if not ASCII, already reduced to its words
+    joined by spaces (as text_shingles does it): a chunk's texts as features.TextTable holds them,
+    hashed without a Python string per text."""
     salt = np.array(salts, dtype=np.uint32)
-    word_hash, counts, grams, owner = _word_shingles(data, _WORD_BYTE, salt, n, SHORT_WORDS)
+    word_hash, counts, grams, owner = _word_shingles(np.frombuffer(data, dtype=np.uint8), starts, ends, _WORD_BYTE,
+                                                     salt, SHORT_WORDS)
     short = np.flatnonzero((counts > 0) & (counts < SHORT_WORDS)).tolist()
     if short:  # character 5-grams of the text's words, spaced
         extra, extra_owner = [], []
         for i in short:
-            s = " ".join(words_of(prepared[i]))
+            s = " ".join(words_of(data[starts[i]:ends[i]].decode("utf-8", "surrogatepass")))
             g = [s[j:j + CHAR_NGRAM] for j in range(max(1, len(s) - CHAR_NGRAM + 1))]
             extra += [zlib.crc32(x.encode("utf-8", "surrogatepass")) for x in g]
             extra_owner += [i] * len(g)
@@ -164,34 +173,37 @@ def _fmix32_one(h):
 
 
 @numba.njit(cache=True, nogil=True)
-def _word_shingles(data, is_word, salt, n_texts, short_words):
+def _word_shingles(data, starts, ends, is_word, salt, short_words):
     """text_shingles' word hashes, words per text, and word 3-gram shingles (salted, fmix32-mixed)
-    with the text of each, for NUL-separated texts; texts of fewer than `short_words` words get
-    none here (text_shingles gives them character 5-grams).
+    with the text of each, for texts at data[starts[i]:ends[i]]; texts of fewer than `short_words`
+    words get none here (buffer_shingles gives them character 5-grams).
 
     Written by hand because no library hashes a chunk's words and 3-grams in one pass over its
     bytes; compiled with numba because in numpy it took a dozen passes over the bytes and about
     30 µs a row, an eighth of linting (BENCHMARKS.md)."""
-    word_hash = np.empty(len(data) // 2 + 1, np.uint32)
-    text_of = np.empty(len(data) // 2 + 1, np.int64)
+    n_texts = len(starts)
+    size = 1
+    for t in range(n_texts):
+        size += (ends[t] - starts[t]) // 2 + 1
+    word_hash = np.empty(size, np.uint32)
+    text_of = np.empty(size, np.int64)
     counts = np.zeros(n_texts, np.int64)
-    words, text, i = 0, 0, 0
-    while i < len(data):
-        if data[i] == 0:  # texts are NUL-separated (normalisation removed any other NUL)
-            text += 1
-            i += 1
-        elif is_word[data[i]]:
-            h, power, start = np.uint64(0), np.uint64(1), i
-            while i < len(data) and is_word[data[i]]:
-                h += np.uint64(data[i]) * power
-                power *= _P
+    words = 0
+    for text in range(n_texts):
+        i, end = starts[text], ends[text]
+        while i < end:
+            if is_word[data[i]]:
+                h, power, start = np.uint64(0), np.uint64(1), i
+                while i < end and is_word[data[i]]:
+                    h += np.uint64(data[i]) * power
+                    power *= _P
+                    i += 1
+                word_hash[words] = _U32((h + np.uint64(i - start)) * _WORD_MIX >> np.uint64(32))
+                text_of[words] = text
+                counts[text] += 1
+                words += 1
+            else:
                 i += 1
-            word_hash[words] = _U32((h + np.uint64(i - start)) * _WORD_MIX >> np.uint64(32))
-            text_of[words] = text
-            counts[text] += 1
-            words += 1
-        else:
-            i += 1
     grams = np.empty(max(words, 1), np.uint32)
     owner = np.empty(max(words, 1), np.int64)
     n = 0

@@ -11,6 +11,7 @@ Codes are never reused; families are the hundreds digit (see FAMILIES).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -74,6 +75,9 @@ class Rule:
 class Location:
     path: str
     line: int
+    # Where the JSON Lines row starts in its file, where known (-1: not), for rules that read a few
+    # rows again at the end; not part of the location's identity.
+    offset: int = dataclasses.field(default=-1, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ftk.data.formats import Example
-from ftk.lint.features import hash_turns, row_key
+from ftk.lint.features import text_table
 from ftk.lint.registry import DatasetRule, Finding, Fix, Location, LocationTable, Severity, dataset_rule, pack_locations
 
 _MAX_LISTED = 10  # lines listed in one message; the JSON report carries them all
@@ -64,18 +64,13 @@ class DuplicatesAndContradictions(DatasetRule):
         self._groups: dict[str, list] | None = None
 
     def map(self, rows: list[tuple[Location, Example]]) -> tuple:
-        row_keys = np.array([row_key(ex) for _, ex in rows], dtype=np.uint64) \
-            if "FTK201" in self.selected else None
-        at, prompts, responses = [], [], []
+        table = text_table([ex for _, ex in rows])
+        row_keys = table.row_keys() if "FTK201" in self.selected else None
+        at, prompts, responses = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint64)
         if "FTK202" in self.selected:
-            for i, (_, ex) in enumerate(rows):
-                prompt, response = ex.prompt_and_response()
-                if prompt and response is not None and any(t.role == "user" for t in prompt):
-                    at.append(i)
-                    prompts.append(hash_turns(ex, prompt))
-                    responses.append(hash_turns(ex, [response]))
-        return (pack_locations(loc for loc, _ in rows), row_keys, np.array(at, dtype=np.int64),
-                np.array(prompts, dtype=np.uint64), np.array(responses, dtype=np.uint64))
+            ok, prompt_keys, response_keys, _, _ = table.part_keys()
+            at, prompts, responses = np.flatnonzero(ok), prompt_keys[ok], response_keys[ok]
+        return pack_locations(loc for loc, _ in rows), row_keys, at, prompts, responses
 
     def reduce(self, part: tuple) -> None:
         packed, row_keys, at, prompts, responses = part

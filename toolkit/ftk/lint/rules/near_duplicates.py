@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from ftk.data.formats import Example, Format, Turn, normalise
-from ftk.data.reader import iter_some
-from ftk.lint.features import flat_shingles, hash_turns, row_key, shingle_sets, whole
+from ftk.data.reader import iter_some, read_at
+from ftk.lint.features import flat_shingles, shingle_sets, text_table, whole
 from ftk.lint.near_dup import NearDuplicateIndex, Ragged, boilerplate_of, clusters, sets_of
 from ftk.lint.registry import (
     DatasetRule,
@@ -158,6 +158,7 @@ class NearDuplicates(DatasetRule):
         self.formats: dict[str, Format] = {}  # per file: the format its rows were read in
         self.row_keys: list[np.ndarray] = []
         self.prompt_keys: list[np.ndarray] = []
+        self.offsets: list[np.ndarray] = []  # per row: where its line starts (-1: not known), for _reload
         # Per row, for FTK204's pair checks without re-reading rows: its prompt's word count (or
         # UNCOUNTED), its prompt's shingle set (boilerplate out, 4 bytes a shingle) and its words
         # as 16-bit hashes (features.flat_shingles; see may_reword for why 16 bits are enough).
@@ -188,31 +189,33 @@ class NearDuplicates(DatasetRule):
             self.prompts.boilerplate = boilerplate_of(shingle_sets([ex for ex, _ in asked], [a for _, a in asked]))
 
     def map(self, rows: list[tuple[Location, Example]]) -> tuple:
-        examples = [ex for _, ex in rows]
-        row_keys = np.array([row_key(ex) for ex in examples], dtype=np.uint64)
+        table = text_table([ex for _, ex in rows])
         formats = {loc.path: ex.format for loc, ex in rows}
-        prompt_keys = np.zeros(len(rows), dtype=np.uint64)
-        asked = [self.asked(ex) for ex in examples] if self.prompts is not None else [None] * len(examples)
-        got = flat_shingles(examples, [whole(ex) for ex in examples], asked)
-        row_part = self.rows.sign_flat(got.values, got.row_of, len(examples)) if self.rows is not None else None
+        row_keys = table.row_keys()
+        # The prompt part: the prompt's turns without system prompts (see asked).
+        ok, _, _, asked_keys, asked = table.part_keys()
+        if self.prompts is None:
+            ok, asked = np.zeros_like(ok), np.zeros_like(asked)
+        got = flat_shingles(table, asked, ok)
+        row_part = self.rows.sign_flat(got.values, got.row_of, len(rows)) if self.rows is not None else None
         prompt_part = prompt_store = None
         if self.prompts is not None:
             values, owner = self.prompts.without_boilerplate_flat(got.part_values, got.part_row_of)
-            prompt_part = self.prompts.sign_clean(values, owner, len(examples))
-            prompt_store = (*sets_of(values, owner, len(examples)), (got.part_sequence >> np.uint32(16)).astype(np.uint16),
+            prompt_part = self.prompts.sign_clean(values, owner, len(rows))
+            prompt_store = (*sets_of(values, owner, len(rows)), (got.part_sequence >> np.uint32(16)).astype(np.uint16),
                             got.part_lengths)
-            for i, (ex, a) in enumerate(zip(examples, asked)):
-                if a is not None:
-                    prompt_keys[i] = hash_turns(ex, a)
+        prompt_keys = np.where(ok, asked_keys, np.uint64(0))
         # Each prompt's word count, where it is exact (flat_shingles), for FTK204's pair filter.
         prompt_words = np.where((got.part_words >= 0) & (got.part_words < UNCOUNTED), got.part_words,
                                 UNCOUNTED).astype(np.uint16)
+        offsets = np.array([loc.offset for loc, _ in rows], dtype=np.int64)
         return (pack_locations(loc for loc, _ in rows), formats, row_keys, prompt_keys, prompt_words,
-                row_part, prompt_part, prompt_store)
+                row_part, prompt_part, prompt_store, offsets)
 
     def reduce(self, part: tuple) -> None:
-        packed, formats, row_keys, prompt_keys, prompt_words, row_part, prompt_part, prompt_store = part
+        packed, formats, row_keys, prompt_keys, prompt_words, row_part, prompt_part, prompt_store, offsets = part
         first = self.locs.extend(packed)
+        self.offsets.append(offsets)
         for path, fmt in formats.items():
             self.formats.setdefault(path, fmt)
         self.row_keys.append(row_keys)
@@ -230,6 +233,7 @@ class NearDuplicates(DatasetRule):
         self.row_keys = [np.concatenate(self.row_keys)] if self.row_keys else [np.empty(0, dtype=np.uint64)]
         self.prompt_keys = [np.concatenate(self.prompt_keys)] if self.prompt_keys else [np.empty(0, dtype=np.uint64)]
         self.prompt_words = [np.concatenate(self.prompt_words)] if self.prompt_words else [np.empty(0, dtype=np.uint16)]
+        self.offsets = [np.concatenate(self.offsets)] if self.offsets else [np.empty(0, dtype=np.int64)]
         if self.rows is not None:
             # Exact duplicates (FTK201's) are neither verified nor clustered: leaving them out first
             # spares re-reading their rows (most candidates, in data with many copies).
@@ -259,10 +263,15 @@ class NearDuplicates(DatasetRule):
         for i in rows:
             loc = self.locs[i]
             by_path.setdefault(loc.path, {})[loc.line] = i
+        offsets = self.offsets[0]
         out: dict[int, object] = {}
         for path, lines in by_path.items():
             batch: list[tuple[int, Example]] = []
-            for rec in iter_some(path, set(lines)):
+            # Lines whose byte offsets the chunks recorded are read where they start; else found by line number.
+            known = all(offsets[i] >= 0 for i in lines.values())
+            records = read_at(path, [(line, int(offsets[i])) for line, i in lines.items()]) if known \
+                else iter_some(path, set(lines))
+            for rec in records:
                 obj = rec.value if rec.parsed and isinstance(rec.value, dict) else None
                 example = normalise(obj, self.formats[path])[0] if obj is not None else None
                 if example is None:  # the file changed under us: leave the pair unverified

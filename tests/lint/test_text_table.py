@@ -1,0 +1,123 @@
+"""TextTable: a chunk's turns normalised and hashed together (compiled loops) must give what the
+turn-by-turn definitions give, whatever else is in the chunk."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from ftk.data.formats import Example, Format, Turn
+from ftk.lint.features import _normalise, part_mask, row_key, text_table, whole
+from ftk.lint.rules.near_duplicates import NearDuplicates
+
+ALPHABET = "aZq. \t\n\r\x0b\x0c\x1c\x1f\x00\x07\x7f\x85  é中,"
+ROLES = ["system", "user", "assistant", "tool"]
+
+
+def random_examples(rng: random.Random, n: int) -> list[Example]:
+    out = []
+    for _ in range(n):
+        def turns(k):
+            return [Turn(rng.choice(ROLES), "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 24))), "f")
+                    for _ in range(k)]
+        if rng.random() < 0.2:
+            out.append(Example(Format.DPO, turns(rng.randint(1, 3)), chosen=turns(rng.randint(0, 2)),
+                               rejected=turns(rng.randint(0, 2))))
+        else:
+            out.append(Example(Format.CHAT, turns(rng.randint(1, 5))))
+    return out
+
+
+def test_normalised_texts_and_plain_flags_equal_normalise_turn_by_turn():
+    examples = random_examples(random.Random(1), 3000)
+    table = text_table(examples)
+    want = [_normalise(t.content) for ex in examples for t in whole(ex)]
+    assert table.texts() == [w[0] for w in want]
+    assert table.plain.tolist() == [w[1] for w in want]
+    assert (~table.plain).any() and table.plain.any()
+
+
+def test_a_turn_hashes_the_same_in_any_chunk_and_only_equal_turns_match():
+    rng = random.Random(2)
+    examples = random_examples(rng, 2000)
+    table = text_table(examples)
+    pairs = [(t.role, text) for t, text in zip(table.turns, table.texts())]
+    alone = [int(text_table([Example(Format.CHAT, [Turn(t.role, t.content, "")])]).digests[0]) for t in table.turns[:300]]
+    assert alone == table.digests[:300].tolist()
+    by_digest: dict[int, set] = {}
+    for d, p in zip(table.digests.tolist(), pairs):
+        by_digest.setdefault(d, set()).add(p)
+    assert all(len(v) == 1 for v in by_digest.values())  # no two different (role, text) share one
+    assert len(by_digest) == len(set(pairs))  # and equal ones share it
+    # Texts that normalise alike hash alike; the role salts the hash.
+    a = text_table([Example(Format.CHAT, [Turn("user", "Hello\t World", ""), Turn("user", "hello world ", ""),
+                                         Turn("assistant", "hello world", "")])]).digests.tolist()
+    assert a[0] == a[1] != a[2]
+
+
+def test_row_keys_match_equal_rows_only():
+    rng = random.Random(3)
+    examples = random_examples(rng, 1500)
+    # Copies with other whitespace and case are the same row.
+    copies = [Example(ex.format, [Turn(t.role, f"  {t.content.upper()} ", "") for t in ex.turns],
+                      chosen=None if ex.chosen is None else [Turn(t.role, t.content, "") for t in ex.chosen],
+                      rejected=None if ex.rejected is None else [Turn(t.role, t.content, "") for t in ex.rejected])
+              for ex in examples[:200] if all(t.content.isascii() for t in whole(ex))]
+    keys = text_table(examples + copies).row_keys().tolist()
+    identity = [(ex.format is Format.DPO, len(ex.turns), ex.chosen is None or len(ex.chosen), ex.rejected is None or len(ex.rejected),
+                 tuple((t.role, _normalise(t.content)[0]) for t in whole(ex))) for ex in examples + copies]
+    by_key: dict[int, set] = {}
+    for k, ident in zip(keys, identity):
+        by_key.setdefault(k, set()).add(ident[1:])
+    assert all(len(v) == 1 for v in by_key.values())
+    assert len(by_key) == len({i[1:] for i in identity}) < len(keys)  # the copies matched
+    # A row's key is the same in a chunk of one (row_key) as in its chunk.
+    assert [row_key(Example(ex.format, ex.turns, ex.chosen, ex.rejected)) for ex in examples[:100]] == keys[:100]
+    # The part sizes count: a turn moved from the prompt to the chosen responses is another row.
+    dpo = [Example(Format.DPO, [Turn("user", "q", ""), Turn("assistant", "a", "")], [Turn("assistant", "b", "")], []),
+           Example(Format.DPO, [Turn("user", "q", "")], [Turn("assistant", "a", ""), Turn("assistant", "b", "")], [])]
+    assert len(set(text_table(dpo).row_keys().tolist())) == 2
+
+
+def test_prompt_response_and_asked_keys_follow_the_definitions():
+    """part_keys must split rows as Example.prompt_and_response and NearDuplicates.asked do."""
+    rng = random.Random(4)
+    examples = random_examples(rng, 3000)
+    table = text_table(examples)
+    ok, prompt_keys, response_keys, asked_keys, asked = table.part_keys()
+    want_ok, prompts, responses, askeds = [], {}, {}, {}
+    for i, ex in enumerate(examples):
+        prompt, response = ex.prompt_and_response()
+        has = bool(prompt) and response is not None and any(t.role == "user" for t in prompt)
+        want_ok.append(has)
+        assert (NearDuplicates.asked(ex) is not None) == has
+        if has:
+            norm = lambda turns: tuple((t.role, _normalise(t.content)[0]) for t in turns)  # noqa: E731
+            prompts.setdefault(int(prompt_keys[i]), set()).add(norm(prompt))
+            responses.setdefault(int(response_keys[i]), set()).add(norm([response]))
+            askeds.setdefault(int(asked_keys[i]), set()).add(norm(NearDuplicates.asked(ex)))
+    assert ok.tolist() == want_ok and sum(want_ok) > 500
+    for keys in (prompts, responses, askeds):
+        assert all(len(v) == 1 for v in keys.values())
+    assert len(askeds) < len(prompts)  # rows that differ in their system prompt only share an asked key
+    in_part, has_part = part_mask(examples, [NearDuplicates.asked(ex) for ex in examples])
+    assert np.array_equal(asked, in_part) and np.array_equal(ok, has_part)
+
+
+def test_the_tables_buffer_shingles_as_the_texts_do():
+    """flat_shingles hashes the table's buffer (texts not ASCII reduced to their words in place):
+    the same words and shingles as text_shingles on the normalised texts."""
+    from ftk.lint.near_dup import buffer_shingles, text_shingles
+
+    rng = random.Random(5)
+    examples = random_examples(rng, 500)
+    words = "Olá naïve café tea the cat sat on a mat 42 x_1".split()
+    examples += [Example(Format.CHAT, [Turn(rng.choice(ROLES), " ".join(rng.choice(words) for _ in range(rng.randint(0, 20))), "")])
+                 for _ in range(500)]
+    table = text_table(examples)
+    got = buffer_shingles(*table.shingle_texts(), table.salts)
+    want = text_shingles(table.texts(), table.salts)
+    for g, w in zip(got, want):
+        assert np.array_equal(g, w)
+    assert (~table.ascii).sum() > 100 and got[2].size > 1000
