@@ -318,12 +318,6 @@ def normalised(ex: Example, turn: Turn) -> str:
     return table.data[table.starts[k]:table.ends[k]].decode("utf-8", "surrogatepass")
 
 
-def is_plain(ex: Example, turn: Turn) -> bool:
-    """Whether the turn's text is plain ASCII (see _normalise), found while normalising it."""
-    table, k = _turn_at(ex, turn)
-    return bool(table.plain[k])
-
-
 def whole(ex: Example) -> list[Turn]:
     """Every turn of the row: the conversation, then chosen and rejected responses."""
     return ex.turns + (ex.chosen or []) + (ex.rejected or [])
