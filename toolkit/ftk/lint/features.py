@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 from ftk.data.formats import Example, Format, Turn
-from ftk.lint.near_dup import WORD, buffer_shingles, ngram_hashes, sorted_unique, text_features, union_sets
+from ftk.lint.near_dup import buffer_shingles, ngram_hashes, shingle_form, sorted_unique, text_features, union_sets
 
 # Control characters deleted before matching (str.translate: one C pass, no regex).
 _DROP_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
@@ -204,10 +204,10 @@ class TextTable:
 
     def __init__(self, examples: list[Example]):
         self.size = len(examples)
-        self.turns = [t for ex in examples for t in whole(ex)]
-        counts = [len(ex.turns) + len(ex.chosen or ()) + len(ex.rejected or ()) for ex in examples]
+        wholes = [whole(ex) for ex in examples]
+        self.turns = [t for turns in wholes for t in turns]
         self.turn_starts = np.zeros(len(examples) + 1, dtype=np.int64)
-        np.cumsum(counts, out=self.turn_starts[1:])
+        np.cumsum([len(turns) for turns in wholes], out=self.turn_starts[1:])
         self.sizes = np.array([(len(ex.turns), 0 if ex.chosen is None else len(ex.chosen) + 1,
                                 0 if ex.rejected is None else len(ex.rejected) + 1) for ex in examples],
                               dtype=np.int64).reshape(-1, 3)
@@ -245,7 +245,7 @@ class TextTable:
         if not others.size:
             return self.data, self.starts, self.ends
         data = self.data
-        reduced = [" ".join(WORD.findall(data[a:b].decode("utf-8", "surrogatepass"))).encode("utf-8", "surrogatepass")
+        reduced = [shingle_form(data[a:b].decode("utf-8", "surrogatepass"))
                    for a, b in zip(self.starts[others].tolist(), self.ends[others].tolist())]
         ends = len(data) + np.cumsum([len(r) for r in reduced], dtype=np.int64)
         starts, new_ends = self.starts.copy(), self.ends.copy()
@@ -320,7 +320,7 @@ def normalised(ex: Example, turn: Turn) -> str:
 
 def whole(ex: Example) -> list[Turn]:
     """Every turn of the row: the conversation, then chosen and rejected responses."""
-    return ex.turns + (ex.chosen or []) + (ex.rejected or [])
+    return ex.all_turns()
 
 
 def row_key(ex: Example) -> int:

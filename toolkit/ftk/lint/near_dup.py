@@ -1,9 +1,9 @@
 """Near-duplicate search: shingles -> one-permutation MinHash signatures (a chunk of rows at a time,
 in compiled loops) -> LSH band candidates -> verification -> clusters.
 
-- Words are the `\\w+` runs of the normalised text (punctuation dropped). A chunk's texts are joined,
-  encoded once, and hashed into words and shingles by one compiled loop over the bytes
-  (`_word_shingles`, numba), not per word in Python nor in a dozen numpy passes over the bytes.
+- Words are the `\\w+` runs of the normalised text (punctuation dropped). A chunk's texts, laid end to
+  end in one UTF-8 buffer (features.TextTable's), are hashed into words and shingles by one compiled
+  loop over the bytes (`_word_shingles`, numba), not per word in Python nor in a dozen numpy passes.
 - Shingles are word 3-grams, mixed to 32 bits; texts of fewer than SHORT_WORDS words use character
   5-grams instead, so short rows still get enough shingles to compare.
 - Boilerplate: a shingle found in more than `boilerplate_share` of the first rows (a system prompt
@@ -129,18 +129,23 @@ def text_shingles(texts: list[str], salts: list[int]) -> tuple[np.ndarray, np.nd
     different places stay apart), repeats kept, in no set order; the text each shingle is from).
 
     The result for a text does not depend on the others in the batch."""
-    # A non-ASCII text is reduced to its \w+ words (Unicode's definition), after which the byte
-    # classes of _WORD_BYTE find exactly those words; ASCII texts are classified as they are.
-    encoded = [(t if t.isascii() else " ".join(WORD.findall(t))).encode("utf-8", "surrogatepass") for t in texts]
+    encoded = [shingle_form(t) for t in texts]
     ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
     return buffer_shingles(b"".join(encoded), ends - [len(e) for e in encoded], ends, salts)
+
+
+def shingle_form(text: str) -> bytes:
+    """A normalised text as _word_shingles reads it, UTF-8: a non-ASCII text reduced to its \\w+
+    words (Unicode's definition), after which the byte classes of _WORD_BYTE find exactly those
+    words; an ASCII text as it is (the byte classes are ASCII's \\w)."""
+    return (text if text.isascii() else " ".join(WORD.findall(text))).encode("utf-8", "surrogatepass")
 
 
 def buffer_shingles(data: bytes, starts: np.ndarray, ends: np.ndarray,
                     salts: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """text_shingles for texts given as stretches of one UTF-8 buffer (text i is
     data[starts[i]:ends[i]]), each normalised and, if not ASCII, already reduced to its words
-    joined by spaces (as text_shingles does it): a chunk's texts as features.TextTable holds them,
+    joined by spaces (shingle_form): a chunk's texts as features.TextTable holds them,
     hashed without a Python string per text."""
     salt = np.array(salts, dtype=np.uint32)
     word_hash, counts, grams, owner = _word_shingles(np.frombuffer(data, dtype=np.uint8), starts, ends, _WORD_BYTE,
