@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from ftk.data.reader import parse_line
-from ftk.lint.engine import Checker, check_chunk
+from ftk.lint.engine import Checker, check_chunk, check_record
 from ftk.lint.registry import TRIGGERS, load_all_rules, select_codes
 from ftk.lint.triggers import Trigger, TriggerScan
 
@@ -84,3 +84,21 @@ def test_trigger_strings_are_checked():
         Trigger(("a\nb",))
     with pytest.raises(ValueError):
         Trigger(("é",), view="lower")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_chunks_findings_are_its_rows_findings(seed):
+    """check_chunk runs each check over the rows it has to see (triggers, clean role shapes);
+    check_record runs every check on one row. Same findings, once sorted as reports sort them."""
+    rng = random.Random(seed)
+    lines = _rows(300, seed)
+    for _ in range(300):  # odd role orders, for the checks of the roles alone
+        roles = [rng.choice(["system", "user", "assistant", "tool", "bot"]) for _ in range(rng.randint(1, 4))]
+        lines.append(orjson.dumps({"messages": [{"role": r, "content": rng.choice(PIECES)} for r in roles]}))
+    rng.shuffle(lines)
+    records = [parse_line("t.jsonl", i + 1, raw) for i, raw in enumerate(lines)]
+    chunk = check_chunk(records, None, Checker(select_codes(None, None)), []).diagnostics
+    one_by_one = [d for rec in records for d in check_record(rec, None, Checker(select_codes(None, None)))[0]]
+    key = lambda d: (d.line, d.code)  # noqa: E731
+    assert sorted(chunk, key=key) == sorted(one_by_one, key=key)
+    assert {"FTK101", "FTK103", "FTK107", "FTK501", "FTK106"} <= {d.code for d in chunk}

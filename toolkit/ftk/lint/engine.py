@@ -126,16 +126,11 @@ def read_example(rec: Record, file_format: Format | None, checker: Checker) -> t
     return out, example
 
 
-def row_findings(rec: Record, example: Example, checker: Checker, skip: set[str] = frozenset()) -> list[Diagnostic]:
-    """The row rules' findings on one example, but for the rules in `skip` (their triggers are not in
-    the row's text: see check_chunk)."""
-    out = []
-    for code, check in checker.row_checks:
-        if code in skip:
-            continue
-        for fld, message in check(example, checker.options):
-            out.append(checker.diag(code, rec, message, fld))
-    return out
+def row_findings(rec: Record, example: Example, checker: Checker) -> list[Diagnostic]:
+    """The row rules' findings on one example (a chunk's rows: chunk_findings, which skips what
+    cannot find anything)."""
+    return [checker.diag(code, rec, message, fld)
+            for code, check in checker.row_checks for fld, message in check(example, checker.options)]
 
 
 def majority_format(records: Iterable[Record]) -> Format | None:
@@ -229,28 +224,49 @@ def check_chunk(records: Iterable[Record], file_format: Format | None, checker: 
         diagnostics.extend(found)
         if example is not None:
             read.append((rec, example))
-    # Text rules run only on the rows that hold their trigger strings: one scan of the whole chunk.
-    triggered = checker.triggers.rows([row_text(ex) for _, ex in read]) if checker.triggers is not None else {}
-    # Checks of the roles alone need running once per shape of row (format and roles), not per row.
-    clean = checker.clean_shapes
-    for i, (rec, example) in enumerate(read):
-        skip = {code for code, hit in triggered.items() if i not in hit}
-        shape = role_shape(example) if checker.role_checks else None
-        if shape in clean:
-            skip |= checker.role_checks
-        found = row_findings(rec, example, checker, skip)
-        if shape is not None and shape not in clean and len(clean) < MAX_SHAPES \
-                and not any(d.code in checker.role_checks for d in found):
-            clean.add(shape)
-        diagnostics += found
+    diagnostics += chunk_findings(read, checker)
     rows = [(Location(rec.path, rec.line, rec.offset), example) for rec, example in read]
     return ChunkResult(n, len(rows), nbytes, diagnostics, [rule.map(rows) for rule in rules])
 
 
+def chunk_findings(read: list[tuple[Record, Example]], checker: Checker) -> list[Diagnostic]:
+    """row_findings for every row of a chunk, check by check over the rows it has to see:
+    - text rules only on the rows that hold their trigger strings (one scan of the whole chunk);
+    - checks of the roles alone once per shape of row (format and roles), until a shape is flagged:
+      shapes they found nothing in are remembered and skipped;
+    - the other checks on every row.
+    The findings are row_findings' (tested); their order differs, and lint_paths sorts them."""
+    out: list[Diagnostic] = []
+    opts, diag = checker.options, checker.diag
+    triggered = checker.triggers.rows([row_text(ex) for _, ex in read]) if checker.triggers is not None else {}
+    role_checks = [(code, check) for code, check in checker.row_checks if code in checker.role_checks]
+    if role_checks:
+        clean = checker.clean_shapes
+        for rec, example in read:
+            shape = role_shape(example)
+            if shape in clean:
+                continue
+            found = [diag(code, rec, message, fld) for code, check in role_checks for fld, message in check(example, opts)]
+            if not found and len(clean) < MAX_SHAPES:
+                clean.add(shape)
+            out += found
+    for code, check in checker.row_checks:
+        if code in checker.role_checks:
+            continue
+        for i in sorted(triggered[code]) if code in triggered else range(len(read)):
+            rec, example = read[i]
+            for fld, message in check(example, opts):
+                out.append(diag(code, rec, message, fld))
+    return out
+
+
 def role_shape(example: Example) -> tuple:
     """What ROLES_ONLY checks look at: the format and the roles of each part, in order."""
-    return (example.format, tuple([t.role for t in example.turns]),
-            *(None if part is None else tuple([t.role for t in part]) for part in (example.chosen, example.rejected)))
+    roles = tuple([t.role for t in example.turns])
+    if example.chosen is None and example.rejected is None:
+        return example.format, roles
+    return (example.format, roles, *(None if part is None else tuple([t.role for t in part])
+                                     for part in (example.chosen, example.rejected)))
 
 
 def row_text(example: Example) -> bytes:

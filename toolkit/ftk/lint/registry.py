@@ -233,19 +233,25 @@ class LocationTable:
                 i = self._path_index[p] = len(self.paths)
                 self.paths.append(p)
             local.append(i)
-        self.path_of.extend(local[i] for i in path_idx)
+        if len(local) == 1:
+            self.path_of.extend(array("I", local) * len(path_idx))
+        else:
+            self.path_of.extend([local[i] for i in path_idx])
         self.line_of.extend(lines)
         return first
 
 
 def pack_locations(locs: Iterable[Location]) -> tuple[list[str], list[int], list[int]]:
-    """Locations as (paths, path index per row, line per row): cheap to pickle."""
-    paths: dict[str, int] = {}
-    idx, lines = [], []
-    for loc in locs:
-        idx.append(paths.setdefault(loc.path, len(paths)))
-        lines.append(loc.line)
-    return list(paths), idx, lines
+    """Locations as (paths, path index per row, line per row): cheap to pickle. (A chunk's rows are
+    nearly always of one file: then no lookup per row.)"""
+    locs = list(locs)
+    paths = list(dict.fromkeys([loc.path for loc in locs]))
+    if len(paths) == 1:
+        idx = [0] * len(locs)
+    else:
+        index = {p: i for i, p in enumerate(paths)}
+        idx = [index[loc.path] for loc in locs]
+    return paths, idx, [loc.line for loc in locs]
 
 
 def dataset_rule(*rules: tuple):

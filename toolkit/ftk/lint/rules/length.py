@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
 from collections.abc import Iterator
 
-from ftk.data.formats import Example, Turn
+import numpy as np
+
+from ftk.data.formats import Example, Format, Turn
 from ftk.lint.registry import (
     DatasetRule,
     Finding,
@@ -23,6 +26,15 @@ from ftk.lint.tokens import EstimateCounter
 BATCH = 1024  # rows per tokenizer call: big enough for the Rust batch encoder to use both cores
 _WORD = re.compile(r"[^\W_]")  # a letter or digit in any script
 CODE_ANSWERS = {"[]", "{}", "()", '""', "''", "``"}  # empty literals are real answers to code questions
+
+
+def _histograms(groups: np.ndarray, values: np.ndarray, n_groups: int) -> list[tuple[int, Counter]]:
+    """Per group (0 .. n_groups-1), how many times each value occurs in it."""
+    keys, times = np.unique(groups * (1 << 32) + values, return_counts=True)
+    out: list[tuple[int, Counter]] = [(g, Counter()) for g in range(n_groups)]
+    for key, n in zip(keys.tolist(), times.tolist()):
+        out[key >> 32][1][key & 0xFFFFFFFF] = n
+    return out
 
 
 def percentiles(hist: Counter, qs=(0.5, 0.95, 0.99)) -> dict:
@@ -81,21 +93,61 @@ class TokenLengths(DatasetRule):
         self.found: list[Finding] = []
 
     def map(self, rows: list[tuple[Location, Example]]) -> tuple[dict[str, Counter], list[Finding]]:
-        turn_counts: Counter = Counter()  # (role, tokens) -> turns
-        totals: Counter = Counter()  # tokens -> rows
+        by_role: dict[str, Counter] = {}
         found: list[Finding] = []
         for start in range(0, len(rows), BATCH):
-            batch = rows[start:start + BATCH]
-            turns = [t for _, ex in batch for t in ex.all_turns()]
-            counts = self.counter.count([t.content for t in turns])
-            turn_counts.update(zip([t.role for t in turns], counts))
-            n_tokens = dict(zip(map(id, turns), counts))  # the batch's turns are all alive: ids are unique
-            for loc, ex in batch:
-                totals[max([self._check(loc, conv, n_tokens, found) for conv in ex.conversations()])] += 1
-        by_role: dict[str, Counter] = {"total": totals} if totals else {}
-        for (role, tokens), turns_ in turn_counts.items():
-            by_role.setdefault(role, Counter())[tokens] += turns_
+            self._map_batch(rows[start:start + BATCH], by_role, found)
         return by_role, found
+
+    def _map_batch(self, batch: list[tuple[Location, Example]], by_role: dict[str, Counter],
+                   found: list[Finding]) -> None:
+        """Token counts per turn (one tokenizer call), then each row's total as an array sum: a
+        Python step per row only to look up its template layout (a DPO row's two conversations,
+        prompt + chosen and prompt + rejected, are summed one by one)."""
+        examples = [ex for _, ex in batch]
+        turns = [t for ex in examples for t in ex.all_turns()]
+        if not turns:
+            return
+        counts = np.array(self.counter.count([t.content for t in turns]), dtype=np.int64)
+        roles = [t.role for t in turns]
+        role_names = list(dict.fromkeys(roles))
+        role_ids = np.array([role_names.index(r) for r in roles], dtype=np.int64) if len(role_names) > 1 \
+            else np.zeros(len(roles), dtype=np.int64)
+        for role, hist in _histograms(role_ids, counts, len(role_names)):
+            by_role.setdefault(role_names[role], Counter()).update(hist)
+
+        sizes = [len(ex.turns) + len(ex.chosen or ()) + len(ex.rejected or ()) for ex in examples]
+        bounds = list(itertools.accumulate(sizes, initial=0))
+        layout = self.counter.layout
+        kept = np.ones(len(turns), dtype=np.int64)  # whose tokens count: the template may drop a turn
+        overheads, pairs = [], []
+        for r, ex in enumerate(examples):
+            a, b = bounds[r], bounds[r + 1]
+            if ex.format is Format.DPO:
+                overheads.append(0)
+                pairs.append(r)
+                continue
+            lay = layout(tuple(roles[a:b]))
+            overheads.append(lay.overhead)
+            if False in lay.kept:
+                kept[a:b] = lay.kept
+        row_total = np.array(overheads, dtype=np.int64) + np.bincount(
+            np.repeat(np.arange(len(examples)), sizes), weights=counts * kept, minlength=len(examples)).astype(np.int64)
+        for r in pairs:
+            n_tokens = dict(zip(map(id, turns[bounds[r]:bounds[r + 1]]), counts[bounds[r]:bounds[r + 1]].tolist()))
+            row_total[r] = max(self._total(conv, n_tokens) for conv in examples[r].conversations())
+        by_role.setdefault("total", Counter()).update(_histograms(np.zeros(len(batch), dtype=np.int64), row_total, 1)[0][1])
+        # Findings: only rows over the limit are looked at again, conversation by conversation.
+        for r in np.flatnonzero(row_total > self.options.max_length).tolist():
+            loc, ex = batch[r]
+            n_tokens = dict(zip(map(id, turns[bounds[r]:bounds[r + 1]]), counts[bounds[r]:bounds[r + 1]].tolist()))
+            for conv in ex.conversations():
+                self._check(loc, conv, n_tokens, found)
+
+    def _total(self, conv: list[Turn], n_tokens: dict[int, int]) -> int:
+        """A conversation's tokens: the template's own and those of the contents it keeps."""
+        layout = self.counter.layout(tuple(t.role for t in conv))
+        return layout.overhead + sum(n_tokens[id(t)] for t, kept in zip(conv, layout.kept) if kept)
 
     def reduce(self, part: tuple[dict[str, Counter], list[Finding]]) -> None:
         by_role, found = part
@@ -104,16 +156,14 @@ class TokenLengths(DatasetRule):
         self.found.extend(found)
 
     def _check(self, loc: Location, conv: list[Turn], n_tokens: dict[int, int], found: list[Finding]) -> int:
-        roles = tuple(t.role for t in conv)
-        layout = self.counter.layout(roles)
-        total = layout.overhead + sum(n_tokens[id(t)] for t, kept in zip(conv, layout.kept) if kept)
+        total = self._total(conv, n_tokens)
         limit = self.options.max_length
         if total <= limit:
             return total
         approx = "" if self.counter.exact else "≈"
         first_answer = next((i for i, t in enumerate(conv) if t.role == "assistant"), None)
         if first_answer is not None:
-            head = self.counter.layout(roles[:first_answer + 1])
+            head = self.counter.layout(tuple(t.role for t in conv[:first_answer + 1]))
             prompt = head.overhead + sum(n_tokens[id(t)] for t, kept in zip(conv[:first_answer], head.kept) if kept)
             if prompt >= limit:
                 found.append(Finding("FTK302", loc, conv[first_answer].field,
