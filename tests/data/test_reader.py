@@ -20,9 +20,13 @@ def test_jsonl_lines_keep_their_numbers_and_problems(tmp_path):
         b'{"text": NaN}',                 # Python accepts NaN, JSON does not
         b'{"text": "ok"}\r',              # CRLF line
         b'[1, 2]',
+        b'{"text": "\\ud800 alone"}',      # a lone surrogate escape: no character
+        b'{"text": "\\ud83d\\ude00"}',     # a surrogate pair: one character
     ])
     recs = list(read_records(p))
-    assert [r.line for r in recs] == [1, 2, 3, 4, 5, 6]
+    assert [r.line for r in recs] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert problems(recs[6]) == [ReadProblem.INVALID_ENCODING] and "lone surrogate" in recs[6].issues[0].message
+    assert recs[7].value == {"text": "\U0001F600"} and not recs[7].issues
     assert problems(recs[0]) == [ReadProblem.BOM] and recs[0].value == {"text": "first"}
     assert problems(recs[1]) == [ReadProblem.BLANK_LINE] and not recs[1].parsed
     assert problems(recs[2]) == [ReadProblem.INVALID_ENCODING] and "byte 14" in recs[2].issues[0].message

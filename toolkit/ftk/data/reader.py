@@ -68,15 +68,20 @@ def parse_json(text: str) -> object:
 try:
     import orjson
 
+    _orjson_loads = orjson.loads
+
     def _parse_fast(raw: bytes) -> object:
         """orjson where it accepts the line: it gives what json.loads gives, three times faster.
-        Whatever it refuses (a syntax error, NaN, an integer over 64 bits, a lone surrogate
-        escape) goes to json.loads, so that acceptance and messages stay the stdlib's."""
+        Whatever it refuses (a syntax error, NaN, a lone surrogate escape, a byte-order mark)
+        goes to json.loads, so that acceptance and messages stay the stdlib's. (An integer over
+        64 bits orjson reads as a float: a number all the same to every rule.)"""
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
             return parse_json(raw.decode("utf-8"))
 except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib still works without it
+    _orjson_loads = None
+
     def _parse_fast(raw: bytes) -> object:
         return parse_json(raw.decode("utf-8"))
 
@@ -115,6 +120,19 @@ def read_records(path: str | Path) -> Iterator[Record]:
 
 def parse_line(path: str, line: int, raw: bytes, offset: int = -1) -> Record:
     """One JSONL line (without its newline) -> a record. Pure: the parallel path calls it too."""
+    if _orjson_loads is not None:
+        # Most lines: orjson accepts them, and then the line is valid UTF-8 without a byte-order
+        # mark or a lone surrogate, and not blank: nothing left to check (a trailing '\r' is JSON
+        # whitespace). The rest get the full checks and the stdlib's messages.
+        try:
+            return Record(path, line, _orjson_loads(raw), True, raw, offset)
+        except ValueError:
+            pass
+    return _parse_checked(path, line, raw, offset)
+
+
+def _parse_checked(path: str, line: int, raw: bytes, offset: int) -> Record:
+    """parse_line with every check, for a line orjson refuses (or without orjson)."""
     rec = Record(path=path, line=line, raw=raw, offset=offset)
     if raw.startswith(BOM):
         where = "file starts" if line == 1 else "line starts (files concatenated?)"
