@@ -319,6 +319,16 @@ def run_task(task: Task, state: tuple[Checker, list[DatasetRule]] | None = None)
     return check_chunk(task_records(task, data), task.file_format, checker, rules, len(data))
 
 
+def _pool_run(pool, index: int, fn: Callable, tasks: list) -> list:
+    """DatasetRule.run_tasks in the pool: fn(the worker's copy of rule `index`, task) for each task."""
+    return pool.map(_run_in_worker, [(index, fn, task) for task in tasks], chunksize=1)
+
+
+def _run_in_worker(job: tuple) -> object:
+    index, fn, task = job
+    return fn(_WORKER[1][index], task)
+
+
 def task_records(task: Task, data: bytes) -> Iterator[Record]:
     """The records of a task's bytes, each with its line number and its byte offset in the file."""
     lines = split_lines(data)
@@ -424,25 +434,29 @@ def lint_paths(paths: Iterable[str], checker: Checker, format_override: Format |
                 done["bytes"] += res.nbytes
                 if on_progress is not None:
                     on_progress(done["rows"], done["bytes"])
+        phases["rows"] = round(time.perf_counter() - start - phases["prepare"], 3)
+        if on_progress is not None and rules:
+            on_progress(done["rows"], done["bytes"], "dataset rules")  # candidates, clusters: can take a while
+        phases["jobs"] = jobs if pool is not None else 1
+        stats: dict = {"formats": {f.path: (f.format.value if f.format else None) for f in files}}
+        for index, rule in enumerate(rules):
+            t = time.perf_counter()
+            rule.threads = phases["jobs"]  # the workers are idle: their cores are the dataset rules' now
+            if pool is not None:
+                rule.pool_run = functools.partial(_pool_run, pool, index)
+            for f in rule.finish():
+                if f.code in checker.selected:
+                    diagnostics.append(Diagnostic(f.code, checker.severity(f.code), f.message, f.loc.path, f.loc.line,
+                                                  f.field, f.related))
+            stats.update(rule.stats())
+            phases[f"finish {type(rule).__name__}"] = round(time.perf_counter() - t, 3)
     finally:
         _WORKER = None
+        for rule in rules:
+            rule.pool_run = None
         if pool is not None:
             pool.terminate()
             pool.join()
-    phases["rows"] = round(time.perf_counter() - start - phases["prepare"], 3)
-    if on_progress is not None and rules:
-        on_progress(done["rows"], done["bytes"], "dataset rules")  # candidates, clusters: can take a while
-    phases["jobs"] = jobs if pool is not None else 1
-    stats: dict = {"formats": {f.path: (f.format.value if f.format else None) for f in files}}
-    for rule in rules:
-        t = time.perf_counter()
-        rule.threads = phases["jobs"]  # the workers are gone: their cores are the dataset rules' now
-        for f in rule.finish():
-            if f.code in checker.selected:
-                diagnostics.append(Diagnostic(f.code, checker.severity(f.code), f.message, f.loc.path, f.loc.line,
-                                              f.field, f.related))
-        stats.update(rule.stats())
-        phases[f"finish {type(rule).__name__}"] = round(time.perf_counter() - t, 3)
     order = {f.path: i for i, f in enumerate(files)}
     diagnostics.sort(key=lambda d: (order.get(d.path, 0), d.line, d.code))
     return LintResult(diagnostics, files, stats, checker.selected, time.perf_counter() - start, phases)

@@ -178,7 +178,7 @@ class DatasetRule:
       per-process caches;
     - `reduce(part)` folds the parts in, in input order, in the main process; `finish()` reports,
       and may use `threads` threads (the engine sets it to the run's worker count; the findings must
-      not depend on it).
+      not depend on it) and the workers themselves (`run_tasks`).
     `observe` (one row at a time) is map + reduce on a chunk of one.
     """
 
@@ -187,6 +187,16 @@ class DatasetRule:
     def __init__(self, options: Options, selected: set[str]):
         self.options, self.selected = options, selected
         self.threads = 1
+        self.pool_run: Callable | None = None  # set by the engine during finish() when it has workers
+
+    def run_tasks(self, fn: Callable, tasks: list) -> list:
+        """[fn(rule, task) for task in tasks] for finish() steps that can be split, where `rule` is
+        this rule as prepare() left it (not what reduce() added since): in the run's worker
+        processes when it has them, else here. `fn` must be a module-level function, the tasks
+        and results picklable; the results must not depend on where they ran."""
+        if self.pool_run is None or len(tasks) < 2:
+            return [fn(self, task) for task in tasks]
+        return self.pool_run(fn, tasks)
 
     def prepare(self, head: list[tuple[Location, Example]]) -> None:
         """Learn what every chunk needs to know in advance; nothing by default."""

@@ -258,7 +258,9 @@ class NearDuplicates(DatasetRule):
     def _reload(self, rows: set[int], prompt: bool) -> dict[int, object]:
         """Per given row, rebuilt from its line (only those lines are parsed), so that memory holds
         compact per-row values and full shingle sets only for candidates: for FTK203 the row's
-        shingles (boilerplate out); for FTK204 (the response's shingles, the prompt's turns)."""
+        shingles (boilerplate out); for FTK204 (the response's shingles, the prompt's turns).
+        Lines whose byte offsets the chunks recorded are read where they start, shared out among
+        the run's workers; others are found by line number."""
         by_path: dict[str, dict[int, int]] = {}
         for i in rows:
             loc = self.locs[i]
@@ -266,24 +268,18 @@ class NearDuplicates(DatasetRule):
         offsets = self.offsets[0]
         out: dict[int, object] = {}
         for path, lines in by_path.items():
-            batch: list[tuple[int, Example]] = []
-            # Lines whose byte offsets the chunks recorded are read where they start; else found by line number.
-            known = all(offsets[i] >= 0 for i in lines.values())
-            records = read_at(path, [(line, int(offsets[i])) for line, i in lines.items()]) if known \
-                else iter_some(path, set(lines))
-            for rec in records:
-                obj = rec.value if rec.parsed and isinstance(rec.value, dict) else None
-                example = normalise(obj, self.formats[path])[0] if obj is not None else None
-                if example is None:  # the file changed under us: leave the pair unverified
-                    continue
-                batch.append((lines[rec.line], example))
-                if len(batch) >= RELOAD_BATCH:
-                    self._shingle_batch(batch, prompt, out)
-                    batch = []
-            self._shingle_batch(batch, prompt, out)
+            fmt = self.formats[path]
+            if not all(offsets[i] >= 0 for i in lines.values()):
+                out.update(_rebuilt(self, iter_some(path, set(lines)), fmt, lines, prompt))
+                continue
+            spots = sorted((int(offsets[i]), line, i) for line, i in lines.items())
+            parts = max(1, min(4 * self.threads, len(spots) // RELOAD_BATCH))  # a few per worker: even shares
+            tasks = [(path, fmt, spots[k::parts], prompt) for k in range(parts)]
+            for got in self.run_tasks(_reload_spots, tasks):
+                out.update(got)
         return out
 
-    def _shingle_batch(self, batch: list[tuple[int, Example]], prompt: bool, out: dict[int, object]) -> None:
+    def shingle_batch(self, batch: list[tuple[int, Example]], prompt: bool, out: dict[int, object]) -> None:
         """_reload's values for a batch of re-read rows (hashed together); only those are kept."""
         if not prompt:
             sets = shingle_sets([ex for _, ex in batch], [whole(ex) for _, ex in batch])
@@ -369,3 +365,27 @@ class NearDuplicates(DatasetRule):
             out["near_duplicates"] = {"threshold": self.options.near_threshold, "num_perm": self.options.num_perm,
                                       "boilerplate_shingles": int(self.rows.boilerplate.size)}
         return out
+
+
+def _rebuilt(rule: NearDuplicates, records, fmt: Format, lines: dict[int, int], prompt: bool) -> dict[int, object]:
+    """NearDuplicates._reload's values for the given records (row id of each line in `lines`)."""
+    out: dict[int, object] = {}
+    batch: list[tuple[int, Example]] = []
+    for rec in records:
+        obj = rec.value if rec.parsed and isinstance(rec.value, dict) else None
+        example = normalise(obj, fmt)[0] if obj is not None else None
+        if example is None:  # the file changed under us: leave the pair unverified
+            continue
+        batch.append((lines[rec.line], example))
+        if len(batch) >= RELOAD_BATCH:
+            rule.shingle_batch(batch, prompt, out)
+            batch = []
+    rule.shingle_batch(batch, prompt, out)
+    return out
+
+
+def _reload_spots(rule: NearDuplicates, task: tuple) -> dict[int, object]:
+    """One share of _reload's lines, read at their offsets (run in a worker where there are any)."""
+    path, fmt, spots, prompt = task
+    return _rebuilt(rule, read_at(path, [(line, offset) for offset, line, _ in spots]), fmt,
+                    {line: i for _, line, i in spots}, prompt)
