@@ -28,6 +28,7 @@ from ftk.lint.rewording import PromptWords, could_be_reworded, could_be_rewordin
 from ftk.lint.rules.duplicates import list_lines
 
 RELOAD_BATCH = 2048  # re-read rows hashed together
+SHARE_MIN = 1000  # rows or pairs: the least worth a task of its own in a worker
 VERIFY_MARGIN = 0.1  # candidates estimated this far below the threshold are still checked exactly
 RESPONSE_DISSIMILAR = 0.5  # responses with a Jaccard below this to each other "disagree"
 # Prompts must be closer than rows: in a short question one changed word is often the whole point
@@ -259,25 +260,27 @@ class NearDuplicates(DatasetRule):
         """Per given row, rebuilt from its line (only those lines are parsed), so that memory holds
         compact per-row values and full shingle sets only for candidates: for FTK203 the row's
         shingles (boilerplate out); for FTK204 (the response's shingles, the prompt's turns).
-        Lines whose byte offsets the chunks recorded are read where they start, shared out among
-        the run's workers; others are found by line number."""
-        by_path: dict[str, dict[int, int]] = {}
+        The rows are shared out among the run's workers."""
+        ordered = sorted(rows)
+        shares = self._shares(len(ordered))
+        out: dict[int, object] = {}
+        for got in self.run_tasks(_reread, [(self._where(ordered[k::shares]), prompt) for k in range(shares)]):
+            out.update(got)
+        return out
+
+    def _where(self, rows) -> dict[int, tuple[str, Format, int, int]]:
+        """Where each row is: (path, format it was read in, line, byte offset or -1), for _reread."""
+        offsets = self.offsets[0]
+        out = {}
         for i in rows:
             loc = self.locs[i]
-            by_path.setdefault(loc.path, {})[loc.line] = i
-        offsets = self.offsets[0]
-        out: dict[int, object] = {}
-        for path, lines in by_path.items():
-            fmt = self.formats[path]
-            if not all(offsets[i] >= 0 for i in lines.values()):
-                out.update(_rebuilt(self, iter_some(path, set(lines)), fmt, lines, prompt))
-                continue
-            spots = sorted((int(offsets[i]), line, i) for line, i in lines.items())
-            parts = max(1, min(4 * self.threads, len(spots) // RELOAD_BATCH))  # a few per worker: even shares
-            tasks = [(path, fmt, spots[k::parts], prompt) for k in range(parts)]
-            for got in self.run_tasks(_reload_spots, tasks):
-                out.update(got)
+            out[i] = (loc.path, self.formats[loc.path], loc.line, int(offsets[i]))
         return out
+
+    def _shares(self, n: int) -> int:
+        """Into how many tasks to split work on n rows or pairs: a few per worker (even shares, as
+        rows differ in cost), none too small to be worth sending; one without workers."""
+        return 1 if self.pool_run is None else max(1, min(4 * self.threads, n // SHARE_MIN))
 
     def shingle_batch(self, batch: list[tuple[int, Example]], prompt: bool, out: dict[int, object]) -> None:
         """_reload's values for a batch of re-read rows (hashed together); only those are kept."""
@@ -329,28 +332,15 @@ class NearDuplicates(DatasetRule):
             sim = jaccard(sets[a], sets[b]) if estimate >= cut else None
             if sim is not None and sim >= threshold or maybe:
                 checks.append((a, b, sim))
-        reloaded = self._reload(rows_of(checks), prompt=True)
-        words: dict[int, PromptWords] = {}  # the compared rows' prompts, each read once
-
-        def prompt_words(i: int) -> PromptWords:
-            if i not in words:
-                words[i] = PromptWords(reloaded[i][1])
-            return words[i]
-
-        reported: set[tuple[int, int]] = set()
-        for a, b, sim in checks:
-            if (a, b) in reported or a not in reloaded or b not in reloaded:
+        shares = self._shares(len(checks))
+        parts = [checks[k * len(checks) // shares:(k + 1) * len(checks) // shares] for k in range(shares)]
+        verdicts = [v for got in self.run_tasks(_prompt_verdicts, [(part, self._where(rows_of(part)), threshold)
+                                                                    for part in parts]) for v in got]
+        for (a, b, sim), verdict in zip(checks, verdicts):
+            if verdict is None:
                 continue
-            change = None
-            if sim is None or sim < threshold:
-                change = rewording(prompt_words(a), prompt_words(b))
-                if change is None:
-                    continue
-            answer_sim = jaccard(reloaded[a][0], reloaded[b][0])
-            if answer_sim >= RESPONSE_DISSIMILAR:
-                continue
+            change, answer_sim = verdict
             prompt_sim = jaccard(sets[a], sets[b]) if sim is None else sim
-            reported.add((a, b))
             la, lb = self.locs[a], self.locs[b]
             for this, other, words_ in ((lb, la, change and change[::-1]), (la, lb, change)):
                 how = f"prompt {prompt_sim:.2f} similar to line {list_lines([other], this.path)}"
@@ -367,25 +357,58 @@ class NearDuplicates(DatasetRule):
         return out
 
 
-def _rebuilt(rule: NearDuplicates, records, fmt: Format, lines: dict[int, int], prompt: bool) -> dict[int, object]:
-    """NearDuplicates._reload's values for the given records (row id of each line in `lines`)."""
+
+def _reread(rule: NearDuplicates, task: tuple) -> dict[int, object]:
+    """NearDuplicates._reload's values for one share of rows (run in a worker where there are any):
+    lines with known byte offsets are read where they start, others found by line number."""
+    where, prompt = task
+    by_path: dict[str, dict[int, int]] = {}
+    for i, (path, _, line, _) in where.items():
+        by_path.setdefault(path, {})[line] = i
     out: dict[int, object] = {}
-    batch: list[tuple[int, Example]] = []
-    for rec in records:
-        obj = rec.value if rec.parsed and isinstance(rec.value, dict) else None
-        example = normalise(obj, fmt)[0] if obj is not None else None
-        if example is None:  # the file changed under us: leave the pair unverified
-            continue
-        batch.append((lines[rec.line], example))
-        if len(batch) >= RELOAD_BATCH:
-            rule.shingle_batch(batch, prompt, out)
-            batch = []
-    rule.shingle_batch(batch, prompt, out)
+    for path, lines in by_path.items():
+        fmt = where[next(iter(lines.values()))][1]
+        if all(where[i][3] >= 0 for i in lines.values()):
+            records = read_at(path, [(line, where[i][3]) for line, i in lines.items()])
+        else:
+            records = iter_some(path, set(lines))
+        batch: list[tuple[int, Example]] = []
+        for rec in records:
+            obj = rec.value if rec.parsed and isinstance(rec.value, dict) else None
+            example = normalise(obj, fmt)[0] if obj is not None else None
+            if example is None:  # the file changed under us: leave the pair unverified
+                continue
+            batch.append((lines[rec.line], example))
+            if len(batch) >= RELOAD_BATCH:
+                rule.shingle_batch(batch, prompt, out)
+                batch = []
+        rule.shingle_batch(batch, prompt, out)
     return out
 
 
-def _reload_spots(rule: NearDuplicates, task: tuple) -> dict[int, object]:
-    """One share of _reload's lines, read at their offsets (run in a worker where there are any)."""
-    path, fmt, spots, prompt = task
-    return _rebuilt(rule, read_at(path, [(line, offset) for offset, line, _ in spots]), fmt,
-                    {line: i for _, line, i in spots}, prompt)
+def _prompt_verdicts(rule: NearDuplicates, task: tuple) -> list[tuple | None]:
+    """For one share of FTK204's pairs (a, b, prompt Jaccard or None), with their rows re-read
+    here (in a worker where there are any): None where the pair is not a contradiction, else
+    (the words a rewording changed or None, the responses' Jaccard)."""
+    checks, where, threshold = task
+    reloaded = _reread(rule, (where, True))
+    words: dict[int, PromptWords] = {}  # the compared rows' prompts, each read once
+
+    def prompt_words(i: int) -> PromptWords:
+        if i not in words:
+            words[i] = PromptWords(reloaded[i][1])
+        return words[i]
+
+    out: list[tuple | None] = []
+    for a, b, sim in checks:
+        verdict = None
+        if a in reloaded and b in reloaded:
+            change = None
+            if sim is None or sim < threshold:
+                change = rewording(prompt_words(a), prompt_words(b))
+            if change is not None or (sim is not None and sim >= threshold):
+                answer_sim = jaccard(reloaded[a][0], reloaded[b][0])
+                if answer_sim < RESPONSE_DISSIMILAR:
+                    verdict = (change, answer_sim)
+        out.append(verdict)
+    return out
