@@ -243,6 +243,7 @@ class NearDuplicates(DatasetRule):
             shingle_sets = self._reload(rows_of(pairs), prompt=False)
             yield from self._near_duplicates(self._verified(pairs, shingle_sets, self.options.near_threshold),
                                              shingle_sets)
+            del pairs, shingle_sets  # done with: the prompt pairs' LSH below is this rule's peak
         if self.prompts is not None:
             yield from self._near_contradictions(max(self.options.near_threshold, PROMPT_THRESHOLD))
 
