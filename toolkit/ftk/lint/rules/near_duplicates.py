@@ -243,7 +243,7 @@ class NearDuplicates(DatasetRule):
             shingle_sets = self._reload(rows_of(pairs), prompt=False)
             yield from self._near_duplicates(self._verified(pairs, shingle_sets, self.options.near_threshold),
                                              shingle_sets)
-            del pairs, shingle_sets  # done with: the prompt pairs' LSH below is this rule's peak
+            del pairs, shingle_sets  # done with: their memory goes to the prompt pairs' phase
         if self.prompts is not None:
             yield from self._near_contradictions(max(self.options.near_threshold, PROMPT_THRESHOLD))
 
@@ -356,7 +356,6 @@ class NearDuplicates(DatasetRule):
             out["near_duplicates"] = {"threshold": self.options.near_threshold, "num_perm": self.options.num_perm,
                                       "boilerplate_shingles": int(self.rows.boilerplate.size)}
         return out
-
 
 
 def _reread(rule: NearDuplicates, task: tuple) -> dict[int, object]:
