@@ -59,7 +59,7 @@ class TrialDetector:
         if not ngrams:
             return []
         langprob = self._trials(d, self._rows(ngrams), self.table)
-        if langprob is None:  # the drawn stream ran out (never seen): langdetect decides
+        if langprob is None:  # the drawn stream ran out (not seen on real text): langdetect decides
             from langdetect import detect_langs
 
             return [(x.lang, x.prob) for x in detect_langs(text)]
@@ -88,6 +88,8 @@ class TrialDetector:
         bits = len(picks).bit_length()
         for _ in range(d.n_trial):
             if gauss_next is None:  # random.gauss(0.0, 1.0), as CPython computes it
+                if pos + 4 > len(self.words):
+                    return None
                 x2pi = self._random(pos) * TWOPI
                 g2rad = math.sqrt(-2.0 * math.log(1.0 - self._random(pos + 2)))
                 pos += 4
@@ -106,8 +108,6 @@ class TrialDetector:
 
     def _random(self, pos: int) -> float:
         """random.random() from the stream's words at `pos` and `pos + 1` (CPython's formula)."""
-        if pos + 1 >= len(self.words):
-            return 0.5  # the trial that follows finds the stream exhausted and gives up
         a, b = int(self.words[pos]) >> 5, int(self.words[pos + 1]) >> 6
         return (a * 67108864.0 + b) * (1.0 / 9007199254740992.0)
 

@@ -110,9 +110,9 @@ class TokenLengths(DatasetRule):
             return
         counts = np.array(self.counter.count([t.content for t in turns]), dtype=np.int64)
         roles = [t.role for t in turns]
-        role_names = list(dict.fromkeys(roles))
-        role_ids = np.array([role_names.index(r) for r in roles], dtype=np.int64) if len(role_names) > 1 \
-            else np.zeros(len(roles), dtype=np.int64)
+        role_index = {r: i for i, r in enumerate(dict.fromkeys(roles))}
+        role_names = list(role_index)
+        role_ids = np.array([role_index[r] for r in roles], dtype=np.int64)
         for role, hist in _histograms(role_ids, counts, len(role_names)):
             by_role.setdefault(role_names[role], Counter()).update(hist)
 
@@ -120,12 +120,12 @@ class TokenLengths(DatasetRule):
         bounds = list(itertools.accumulate(sizes, initial=0))
         layout = self.counter.layout
         kept = np.ones(len(turns), dtype=np.int64)  # whose tokens count: the template may drop a turn
-        overheads, pairs = [], []
+        overheads, dpo_rows = [], []
         for r, ex in enumerate(examples):
             a, b = bounds[r], bounds[r + 1]
             if ex.format is Format.DPO:
                 overheads.append(0)
-                pairs.append(r)
+                dpo_rows.append(r)
                 continue
             lay = layout(tuple(roles[a:b]))
             overheads.append(lay.overhead)
@@ -133,16 +133,21 @@ class TokenLengths(DatasetRule):
                 kept[a:b] = lay.kept
         row_total = np.array(overheads, dtype=np.int64) + np.bincount(
             np.repeat(np.arange(len(examples)), sizes), weights=counts * kept, minlength=len(examples)).astype(np.int64)
-        for r in pairs:
-            n_tokens = dict(zip(map(id, turns[bounds[r]:bounds[r + 1]]), counts[bounds[r]:bounds[r + 1]].tolist()))
-            row_total[r] = max(self._total(conv, n_tokens) for conv in examples[r].conversations())
+
+        def n_tokens(r: int) -> dict[int, int]:
+            """Row r's token count per turn (by the turn's id: the batch's turns are all alive)."""
+            return dict(zip(map(id, turns[bounds[r]:bounds[r + 1]]), counts[bounds[r]:bounds[r + 1]].tolist()))
+
+        for r in dpo_rows:
+            counted = n_tokens(r)
+            row_total[r] = max(self._total(conv, counted) for conv in examples[r].conversations())
         by_role.setdefault("total", Counter()).update(_histograms(np.zeros(len(batch), dtype=np.int64), row_total, 1)[0][1])
         # Findings: only rows over the limit are looked at again, conversation by conversation.
         for r in np.flatnonzero(row_total > self.options.max_length).tolist():
             loc, ex = batch[r]
-            n_tokens = dict(zip(map(id, turns[bounds[r]:bounds[r + 1]]), counts[bounds[r]:bounds[r + 1]].tolist()))
+            counted = n_tokens(r)
             for conv in ex.conversations():
-                self._check(loc, conv, n_tokens, found)
+                self._check(loc, conv, counted, found)
 
     def _total(self, conv: list[Turn], n_tokens: dict[int, int]) -> int:
         """A conversation's tokens: the template's own and those of the contents it keeps."""
