@@ -10,7 +10,7 @@ import pytest
 from ftk.data.reader import parse_line
 from ftk.lint.engine import Checker, check_chunk, check_record
 from ftk.lint.registry import TRIGGERS, load_all_rules, select_codes
-from ftk.lint.triggers import Trigger, TriggerScan
+from ftk.lint.triggers import Trigger, TriggerScan, _view
 
 load_all_rules()  # fills TRIGGERS, which the parametrisation below reads
 CASES = Path(__file__).resolve().parent.parent / "cases"
@@ -77,6 +77,21 @@ def test_scan_maps_matches_to_rows():
     rows = scan.rows([b"zzab", b"a", b"b", b"x7 HeLLo", "é".encode(), b"ab"])
     assert rows == {"A": {0, 5}, "B": {3}, "C": {3}, "D": {4}}  # "a"+"b" across rows is no match
     assert scan.rows([]) == {"A": set(), "B": set(), "C": set(), "D": set()}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_one_folded_scan_finds_what_each_view_finds(seed):
+    """The scan looks for every view's strings in one folded copy of the text, then checks each
+    match in its own view: the rows must be those a plain search of each view gives."""
+    rng = random.Random(seed)
+    alphabet = ["a", "A", "b", "B", "0", "1", "7", "9", "-", " ", "é", "K", "k", "\u212a"]
+    triggers = {"T": Trigger(("aB", "K1", "b-0")), "L": Trigger(("ab", "k9", "a b"), view="lower"),
+                "D": Trigger(("00-0", "a0", "0b"), view="digits"), "N": Trigger(("zz",), non_ascii=True)}
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))).encode() for _ in range(500)]
+    expected = {code: {i for i, t in enumerate(texts) if any(s.encode() in _view(t, trig.view) for s in trig.strings)
+                       or (trig.non_ascii and not t.isascii())} for code, trig in triggers.items()}
+    assert TriggerScan(triggers).rows(texts) == expected
+    assert all(expected.values())
 
 
 def test_trigger_strings_are_checked():
