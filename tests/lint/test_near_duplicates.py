@@ -382,3 +382,34 @@ def test_index_finds_the_same_pairs_on_any_number_of_threads():
         found.append(index.finish(margin=0.1, threads=threads))
     assert len(found[0]) > 400 and found[0] == found[1] == found[2]
     assert all(a % 40 == b % 40 for a, b, _ in found[0])
+
+
+def test_index_pairs_equal_the_plain_definition():
+    """finish()'s candidates, found by sorting each band and one compiled pass: in each band, rows
+    with equal keys form a run in row order; each row is paired with the one before it and with the
+    first of its run; pairs whose estimate reaches threshold - margin are kept, each once."""
+    from ftk.lint.near_dup import NearDuplicateIndex, band_keys, estimate
+
+    rng = np.random.default_rng(11)
+    base = rng.integers(0, 1 << 32, size=(30, 40), dtype=np.uint32)
+    index = NearDuplicateIndex(threshold=0.7, num_perm=128, min_rows_for_boilerplate=10_000)
+    for i in range(600):  # twenty near-copies of each of 30 sets, 0-9 shingles swapped
+        s = base[i % 30].copy()
+        s[rng.integers(0, 40, size=i % 10)] = rng.integers(0, 1 << 32, size=i % 10, dtype=np.uint32)
+        index.add(i, s)
+    got = index.finish(margin=0.2)
+    ids, sigs = index.ids[0], index.sigs[0]
+    keys = band_keys(sigs, index.bands, index.band_rows)
+    want = set()
+    for band in range(index.bands):
+        runs: dict[int, list[int]] = {}
+        for row in range(len(ids)):
+            runs.setdefault(int(keys[row, band]), []).append(row)
+        for run in runs.values():
+            for k in range(1, len(run)):
+                for other in {run[k - 1], run[0]}:
+                    sim = float(estimate(np.count_nonzero(sigs[run[k]] == sigs[other]) / sigs.shape[1]))
+                    if sim >= 0.5:
+                        want.add((int(ids[run[k]]), int(ids[other]), sim))
+    assert len(want) > 600 and sorted(got) == sorted(want)
+    assert len(got) == len({(a, b) for a, b, _ in got})
