@@ -568,7 +568,8 @@ class NearDuplicateIndex:
             """The band's candidate pairs that pass the estimate, as (later << 32 | earlier)."""
             return _band_pairs(np.sort(((keys[:, band] * _FOLD) >> shift << shift) | position), shift, words, min_agree)
 
-        # Bands are independent, and their steps (numpy's sort, the compiled pass) let go of the GIL: threads run them on every core, sharing the signatures.
+        # Bands are independent, and their steps (numpy's sort, the compiled pass) let go of the
+        # GIL: threads run them on every core, sharing the signatures.
         with ThreadPoolExecutor(max(1, min(threads, self.bands))) as pool:
             found = list(pool.map(band_candidates, range(self.bands)))
         codes = sorted_unique(np.concatenate(found)) if found else np.empty(0, dtype=np.uint64)
