@@ -413,3 +413,43 @@ def test_index_pairs_equal_the_plain_definition():
                         want.add((int(ids[run[k]]), int(ids[other]), sim))
     assert len(want) > 600 and sorted(got) == sorted(want)
     assert len(got) == len({(a, b) for a, b, _ in got})
+
+
+def test_reread_rows_are_shingled_as_their_definition():
+    """The final phase re-reads candidate rows and hashes them a batch at a time through a TextTable:
+    each row's shingles (boilerplate out) and each response's must be shingles_of its turns."""
+    import random
+
+    from ftk.data.formats import Format, normalise
+    from ftk.lint.features import shingles_of, whole
+    from ftk.lint.registry import Options, select_codes
+    from ftk.lint.rules.near_duplicates import NearDuplicates
+
+    rng = random.Random(3)
+    words = ["the", "cat", "Sat", "on", "mat", "Café", "naïve", "über", "x", "42", "«quoted»", "日本語", "\u00a0"]
+    system = {"role": "system", "content": "You are a helpful assistant who answers briefly and politely."}
+
+    def row():
+        n = rng.randint(1, 3)
+        turns = [{"role": r, "content": " ".join(rng.choice(words) for _ in range(rng.randint(0, 12)))}
+                 for r in ["user", "assistant"] * n][:rng.randint(1, 2 * n)]
+        return {"messages": ([system] if rng.random() < 0.8 else []) + turns}
+
+    rows = [row() for _ in range(300)]
+    rule = NearDuplicates(Options(), select_codes(None, None))
+    rule.prepare([(None, normalise(r, Format.CHAT)[0]) for r in rows])
+    assert rule.rows.boilerplate.size  # the system prompt
+    for prompt in (False, True):
+        out: dict = {}
+        rule.shingle_batch([(i, normalise(r, Format.CHAT)[0]) for i, r in enumerate(rows)], prompt, out)
+        for i, r in enumerate(rows):
+            ex = normalise(r, Format.CHAT)[0]
+            if not prompt:
+                assert np.array_equal(out[i], rule.rows.without_boilerplate(shingles_of(ex, whole(ex))))
+            elif (asked := rule.asked(ex)) is None:
+                assert i not in out
+            else:
+                response = ex.prompt_and_response()[1]
+                assert np.array_equal(out[i][0], shingles_of(ex, [response]))
+                assert [t.content for t in out[i][1]] == [t.content for t in asked]
+    assert sum(1 for r in rows if rule.asked(normalise(r, Format.CHAT)[0]) is not None) > 100

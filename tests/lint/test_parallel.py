@@ -151,3 +151,13 @@ def test_rows_read_again_by_offset_or_by_line_number_give_the_same_result(near, 
     assert not seeks  # no offsets: found by line number
     _same(by_offset, by_line)
     assert {"FTK203", "FTK204"} <= {d.code for d in by_line.diagnostics}
+
+
+def test_malloc_accepts_keeping_freed_memory():
+    """The CLI asks glibc to keep freed memory (engine.keep_freed_memory): on Linux mallopt must
+    take every setting (it answers 1 for each it takes), elsewhere nothing is tried."""
+    import sys
+
+    from ftk.lint.engine import keep_freed_memory
+
+    assert keep_freed_memory() is (sys.platform == "linux")

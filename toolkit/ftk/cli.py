@@ -86,9 +86,11 @@ def lint(paths, format_, tokenizer, recipe, max_length, lang, against, near_thre
     """
     from ftk.data.formats import Format
     from ftk.lint.config import load_config
-    from ftk.lint.engine import Checker, lint_paths
+    from ftk.lint.engine import Checker, keep_freed_memory, lint_paths
     from ftk.lint.registry import RULES, Options, Severity, select_codes
     from ftk.lint.report import EMITTERS
+
+    keep_freed_memory()  # this process lints and exits: memory it frees is worth keeping
 
     cfg = load_config(config_path)
     selects = _split(select) or cfg.select

@@ -13,7 +13,7 @@ import numpy as np
 from ftk.data.formats import Example, Format, Turn, normalise
 from ftk.data.reader import iter_some, read_at
 from ftk.lint.features import flat_shingles, shingle_sets, text_table, whole
-from ftk.lint.near_dup import NearDuplicateIndex, Ragged, boilerplate_of, clusters, sets_of
+from ftk.lint.near_dup import NearDuplicateIndex, Ragged, boilerplate_of, clusters, sets_of, split_runs
 from ftk.lint.registry import (
     DatasetRule,
     Finding,
@@ -284,17 +284,23 @@ class NearDuplicates(DatasetRule):
         return 1 if self.pool_run is None else max(1, min(4 * self.threads, n // SHARE_MIN))
 
     def shingle_batch(self, batch: list[tuple[int, Example]], prompt: bool, out: dict[int, object]) -> None:
-        """_reload's values for a batch of re-read rows (hashed together); only those are kept."""
+        """_reload's values for a batch of re-read rows, hashed together as map() hashes a chunk
+        (one TextTable, flat_shingles); only those are kept."""
         if not prompt:
-            sets = shingle_sets([ex for _, ex in batch], [whole(ex) for _, ex in batch])
-            for (row, _), shingles in zip(batch, sets):
-                out[row] = self.rows.without_boilerplate(shingles)
+            table = text_table([ex for _, ex in batch])
+            got = flat_shingles(table, np.zeros(len(table.turns), dtype=bool), np.zeros(len(batch), dtype=bool))
+            values, owner = self.rows.without_boilerplate_flat(got.values, got.row_of)
+            for (row, _), shingles in zip(batch, split_runs(*sets_of(values, owner, len(batch)))):
+                out[row] = shingles
             return
-        asked = [(row, ex, self.asked(ex)) for row, ex in batch]
-        asked = [(row, ex, a) for row, ex, a in asked if a is not None]
-        sets = shingle_sets([ex for _, ex, _ in asked], [[ex.prompt_and_response()[1]] for _, ex, _ in asked])
-        for (row, _, a), response in zip(asked, sets):
-            out[row] = (response, a)
+        asked = [(row, ex, a) for row, ex in batch if (a := self.asked(ex)) is not None]
+        table = text_table([ex for _, ex, _ in asked])
+        response = table.response_turns()  # every asked row has one
+        in_part = np.zeros(len(table.turns), dtype=bool)
+        in_part[response] = True
+        got = flat_shingles(table, in_part, np.ones(len(asked), dtype=bool))
+        for (row, _, a), shingles in zip(asked, split_runs(*sets_of(got.part_values, got.part_row_of, len(asked)))):
+            out[row] = (shingles, a)
 
     def _near_duplicates(self, pairs, shingle_sets) -> Iterator[Finding]:
         row_keys = self.row_keys[0]
