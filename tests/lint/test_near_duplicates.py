@@ -149,6 +149,12 @@ def test_in_sorted_equals_isin():
         members = np.unique(rng.integers(0, 2000, size, dtype=np.uint32))
         values = rng.integers(0, 2100, 5000, dtype=np.uint32)
         assert (in_sorted(values, members) == np.isin(values, members)).all()
+        # Across the 32 bits: members' neighbours, values sharing members' top 16 bits, the extremes.
+        members = np.unique(np.concatenate((rng.integers(0, 1 << 32, size, dtype=np.uint32), [0, (1 << 32) - 1])))
+        values = np.concatenate((members, members + np.uint32(1), members - np.uint32(1), members ^ np.uint32(0xFFFF),
+                                 rng.integers(0, 1 << 32, 5000, dtype=np.uint32)))
+        got = in_sorted(values, members)
+        assert (got == np.isin(values, members)).all() and got.sum() >= len(members)
 
 
 def contradictions(tmp_path, pairs):

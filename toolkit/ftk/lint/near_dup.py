@@ -457,11 +457,19 @@ def in_sorted(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     each member in turn when the set is small; a binary search of every value costs 15x the table.)"""
     table = np.zeros(1 << 16, dtype=bool)
     table[sorted_set >> np.uint32(16)] = True
-    maybe = np.flatnonzero(table[values >> np.uint32(16)])
-    out = np.zeros(len(values), dtype=bool)
-    if maybe.size:
-        v = values[maybe]
-        out[maybe] = sorted_set[np.searchsorted(sorted_set, v).clip(max=len(sorted_set) - 1)] == v
+    return _in_sorted(values, table, sorted_set)
+
+
+@numba.njit(cache=True, nogil=True)
+def _in_sorted(values, table, sorted_set):
+    """in_sorted's loop: compiled, one pass, where numpy took six passes and a gather (about 4 µs of
+    a lint row's 100 when a system prompt is boilerplate and a third of the shingles need the search)."""
+    out = np.zeros(len(values), np.bool_)
+    for i in range(len(values)):
+        v = values[i]
+        if table[v >> 16]:
+            j = np.searchsorted(sorted_set, v)
+            out[i] = j < len(sorted_set) and sorted_set[j] == v
     return out
 
 
