@@ -5,6 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from ftk import __version__
 from ftk.cli import main
 from tests.conftest import chat, write_jsonl
 
@@ -155,3 +156,18 @@ def test_help_texts():
     out = run("lint", "--help").output
     for opt in ("--fix", "--strict", "--exit-zero", "--select", "--ignore", "--output-format", "--tokenizer"):
         assert opt in out
+
+
+def test_json_report_is_the_results_dict_even_with_lone_surrogates():
+    """render_json writes with orjson, and with the stdlib where orjson refuses (a lone surrogate
+    from the data): both give the report's dict back."""
+    from ftk.lint.engine import LintResult
+    from ftk.lint.registry import Diagnostic, Severity, load_all_rules
+    from ftk.lint.report.json_report import render_json
+
+    load_all_rules()  # a diagnostic's dict names its rule
+    for message in ("e-mail address ja…@gmail.com «é»", "odd text \ud800 here"):
+        result = LintResult([Diagnostic("FTK503", Severity.WARNING, message, "f.jsonl", 3, "messages[0].content", ())],
+                            [], {"language": {"en": 1}}, {"FTK503"})
+        text = render_json(result)
+        assert json.loads(text) == {"tool": "ftk", "version": __version__} | result.to_dict()
