@@ -121,3 +121,18 @@ def test_the_tables_buffer_shingles_as_the_texts_do():
     for g, w in zip(got, want):
         assert np.array_equal(g, w)
     assert (~table.ascii).sum() > 100 and got[2].size > 1000
+
+
+def test_same_key_groups_equal_the_plain_definition():
+    """Exact-duplicate and same-prompt groups: every key found more than once, its positions in input
+    order, the groups ordered by their first position."""
+    from ftk.lint.rules.duplicates import same_key_groups
+
+    rng = np.random.default_rng(4)
+    for n, spread in ((0, 1), (1, 1), (2, 1), (500, 10_000), (5000, 800), (3000, 3)):
+        keys = rng.integers(0, spread, size=n).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        want: dict[int, list[int]] = {}
+        for i, k in enumerate(keys.tolist()):
+            want.setdefault(k, []).append(i)
+        want_groups = sorted((g for g in want.values() if len(g) > 1), key=lambda g: g[0])
+        assert [g.tolist() for g in same_key_groups(keys)] == want_groups
