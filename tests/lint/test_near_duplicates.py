@@ -459,3 +459,22 @@ def test_reread_rows_are_shingled_as_their_definition():
                 assert np.array_equal(out[i][0], shingles_of(ex, [response]))
                 assert [t.content for t in out[i][1]] == [t.content for t in asked]
     assert sum(1 for r in rows if rule.asked(normalise(r, Format.CHAT)[0]) is not None) > 100
+
+
+def test_ragged_jaccards_equal_the_pairwise_jaccard():
+    """FTK204's prompt sets are compared all at once (Ragged.jaccards): the same floats as jaccard()
+    pair by pair, empty sets and rows in different chunks included."""
+    from ftk.lint.near_dup import Ragged
+    from ftk.lint.rules.near_duplicates import jaccard
+
+    rng = np.random.default_rng(8)
+    sets = [np.unique(rng.integers(0, 60, size=rng.integers(0, 25), dtype=np.uint32)) for _ in range(300)]
+    ragged = Ragged(np.uint32)
+    for start in range(0, 300, 70):  # chunks of 70 rows, as map() hands them over
+        part = sets[start:start + 70]
+        ragged.extend(np.concatenate(part), np.array([len(s) for s in part]))
+    a, b = rng.integers(0, 300, size=3000), rng.integers(0, 300, size=3000)
+    empty = [i for i, s in enumerate(sets) if not s.size]
+    a[:2], b[:2] = empty[:2], [empty[1], empty[1]]  # empty against empty: 1.0; against another: 0.0
+    assert ragged.jaccards(a, b).tolist() == [jaccard(sets[i], sets[j]) for i, j in zip(a.tolist(), b.tolist())]
+    assert ragged.jaccards(a[:0], b[:0]).size == 0

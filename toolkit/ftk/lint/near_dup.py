@@ -30,6 +30,7 @@ from functools import lru_cache
 
 import numba
 import numpy as np
+from numba.typed import List
 
 SHORT_WORDS = 8
 CHAR_NGRAM = 5
@@ -90,6 +91,19 @@ class Ragged:
         i = row - self.first_rows[c]
         return values[offsets[i]:offsets[i + 1]]
 
+    def jaccards(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The Jaccard similarity of rows a[i] and b[i], for rows that are sets (sorted, unique), as
+        rules.near_duplicates.jaccard gives it (1.0 for two empty sets), all pairs in one compiled
+        pass (FTK204 verifies a hundred thousand prompt pairs at a million rows)."""
+        if not len(a):
+            return np.empty(0, dtype=np.float64)
+        values, offsets = List(), List()
+        for v, o in self.chunks:
+            values.append(np.ascontiguousarray(v))
+            offsets.append(o)
+        return _ragged_jaccards(values, offsets, np.array(self.first_rows, dtype=np.int64),
+                                np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+
     def ends(self, rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For many rows at once: their lengths, their first `width` values and their last `width`
         values from the end backwards, as (len(rows), width) matrices padded with zeros."""
@@ -109,6 +123,31 @@ class Ragged:
                 heads[at] = np.where(inside, values[np.minimum(start[:, None] + step, values.size - 1)], 0)
                 tails[at] = np.where(inside, values[np.maximum(end[:, None] - 1 - step, 0)], 0)
         return lengths, heads, tails
+
+
+@numba.njit(cache=True, nogil=True)
+def _ragged_jaccards(values, offsets, first_rows, a, b):
+    """Ragged.jaccards' loop: each pair's two sorted runs merged, their common values counted."""
+    out = np.empty(len(a), np.float64)
+    for i in range(len(a)):
+        ca = np.searchsorted(first_rows, a[i], side="right") - 1
+        cb = np.searchsorted(first_rows, b[i], side="right") - 1
+        ra, rb = a[i] - first_rows[ca], b[i] - first_rows[cb]
+        x = values[ca][offsets[ca][ra]:offsets[ca][ra + 1]]
+        y = values[cb][offsets[cb][rb]:offsets[cb][rb + 1]]
+        p, q, common = 0, 0, 0
+        while p < len(x) and q < len(y):
+            if x[p] == y[q]:
+                common += 1
+                p += 1
+                q += 1
+            elif x[p] < y[q]:
+                p += 1
+            else:
+                q += 1
+        total = len(x) + len(y) - common
+        out[i] = 1.0 if total == 0 else common / total
+    return out
 
 
 def sets_of(h: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -333,10 +333,13 @@ class NearDuplicates(DatasetRule):
         # The prompt side of every pair, from the kept sets and words; only the pairs it leaves are
         # re-read (for their responses, and for the prompt's words where a rewording is possible).
         checks = []  # (row, row, prompt Jaccard: None for candidates below the verify cut)
-        rewordable = may_reword(np.array([a for a, _, _ in pairs], dtype=np.int64),
-                                np.array([b for _, b, _ in pairs], dtype=np.int64), self.prompt_words[0], sequences)
-        for (a, b, estimate), maybe in zip(pairs, rewordable.tolist()):
-            sim = jaccard(sets[a], sets[b]) if estimate >= cut else None
+        first, second = (np.array([p[k] for p in pairs], dtype=np.int64) for k in (0, 1))
+        rewordable = may_reword(first, second, self.prompt_words[0], sequences)
+        near = np.flatnonzero(np.array([estimate for _, _, estimate in pairs], dtype=np.float64) >= cut)
+        sims: list[float | None] = [None] * len(pairs)
+        for i, sim in zip(near.tolist(), sets.jaccards(first[near], second[near]).tolist()):
+            sims[i] = sim
+        for (a, b, _), sim, maybe in zip(pairs, sims, rewordable.tolist()):
             if sim is not None and sim >= threshold or maybe:
                 checks.append((a, b, sim))
         shares = self._shares(len(checks))
