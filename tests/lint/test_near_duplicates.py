@@ -459,6 +459,10 @@ def test_reread_rows_are_shingled_as_their_definition():
                 assert np.array_equal(out[i][0], shingles_of(ex, [response]))
                 assert [t.content for t in out[i][1]] == [t.content for t in asked]
     assert sum(1 for r in rows if rule.asked(normalise(r, Format.CHAT)[0]) is not None) > 100
+    for prompt in (False, True):  # the last batch of a share can be empty
+        out = {}
+        rule.shingle_batch([], prompt, out)
+        assert out == {}
 
 
 def test_ragged_jaccards_equal_the_pairwise_jaccard():
