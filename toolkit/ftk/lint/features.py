@@ -266,11 +266,6 @@ class TextTable:
             self._row_keys = _row_keys(self.digests, self.turn_starts, self.sizes)
         return self._row_keys
 
-    def response_turns(self) -> np.ndarray:
-        """Per example: the table position of its response (Example.prompt_and_response's), -1: none."""
-        at = np.array([r for _, r in self._positions], dtype=np.int64)
-        return np.where(at >= 0, self.turn_starts[:-1] + at, -1)
-
     def part_keys(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(per example: has a prompt with a user turn and a response; the prompt's key, the
         response's, the asked turns' key (the prompt without system turns); per turn: asked)."""

@@ -294,12 +294,11 @@ class NearDuplicates(DatasetRule):
                 out[row] = shingles
             return
         asked = [(row, ex, a) for row, ex in batch if (a := self.asked(ex)) is not None]
-        table = text_table([ex for _, ex, _ in asked])
-        response = table.response_turns()  # every asked row has one
-        in_part = np.zeros(len(table.turns), dtype=bool)
-        in_part[response] = True
-        got = flat_shingles(table, in_part, np.ones(len(asked), dtype=bool))
-        for (row, _, a), shingles in zip(asked, split_runs(*sets_of(got.part_values, got.part_row_of, len(asked)))):
+        # Only the responses' shingles are wanted: a table of them alone, each as a one-turn example
+        # (a turn's values do not depend on the rest of its row), normalises them and nothing else.
+        table = text_table([Example(Format.TEXT, [ex.prompt_and_response()[1]]) for _, ex, _ in asked])
+        got = flat_shingles(table, np.zeros(len(table.turns), dtype=bool), np.zeros(len(asked), dtype=bool))
+        for (row, _, a), shingles in zip(asked, split_runs(*sets_of(got.values, got.row_of, len(asked)))):
             out[row] = (shingles, a)
 
     def _near_duplicates(self, pairs, shingle_sets) -> Iterator[Finding]:
