@@ -19,7 +19,16 @@ import numba
 import numpy as np
 
 from ftk.data.formats import Example, Format, Turn
-from ftk.lint.near_dup import buffer_shingles, ngram_hashes, shingle_form, sorted_unique, text_features, union_sets
+from ftk.lint.near_dup import (
+    buffer_shingles,
+    ngram_hashes,
+    sets_of,
+    shingle_form,
+    sorted_unique,
+    split_runs,
+    text_features,
+    union_sets,
+)
 
 # Control characters deleted before matching (str.translate: one C pass, no regex).
 _DROP_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
@@ -426,10 +435,13 @@ def shingles_of(ex: Example, turns: list[Turn]) -> np.ndarray:
     return union_sets([[turn_shingles(ex, t) for t in turns]])[0]
 
 
-def shingle_sets(examples: list[Example], turn_lists: list[list[Turn]]) -> list[np.ndarray]:
-    """[shingles_of(ex, turns) for ex, turns in zip(...)], in one batch (only those turns hashed)."""
-    prepare(examples, turn_lists)
-    return union_sets([[turn_shingles(ex, t) for t in turns] for ex, turns in zip(examples, turn_lists)])
+def shingle_sets(turn_lists: list[list[Turn]]) -> list[np.ndarray]:
+    """[shingles_of(ex, turns) for each row's turns], hashed together as map() hashes a chunk: one
+    TextTable of just those turns (a turn's shingles depend on its text and role alone, so each
+    list can stand as a one-part example), flat_shingles, one sort."""
+    table = TextTable([Example(Format.TEXT, list(turns)) for turns in turn_lists])
+    got = flat_shingles(table, np.zeros(len(table.turns), dtype=bool), np.zeros(table.size, dtype=bool))
+    return split_runs(*sets_of(got.values, got.row_of, table.size))
 
 
 def content_turns(ex: Example) -> list[Turn]:

@@ -94,7 +94,7 @@ class EvalLeakage(DatasetRule):
                         hits.append((i, SHARED_NGRAM, loc, f"shares a {LEAK_NGRAM}-word sequence with"))
         if self.eval_locs:
             examples = [ex for _, ex in rows]
-            sets = shingle_sets(examples, [content_turns(ex) for ex in examples])
+            sets = shingle_sets([content_turns(ex) for ex in examples])
             signed = [i for i, x in enumerate(sets) if x.size]
             sigs = self.hasher.signatures([sets[i] for i in signed])
             for i_row, sig, keys in zip(signed, sigs, band_keys(sigs, self.bands, self.band_rows).tolist()):

@@ -13,7 +13,7 @@ import numpy as np
 from ftk.data.formats import Example, Format, Turn, normalise
 from ftk.data.reader import iter_some, read_at
 from ftk.lint.features import flat_shingles, shingle_sets, text_table, whole
-from ftk.lint.near_dup import NearDuplicateIndex, Ragged, boilerplate_of, clusters, sets_of, split_runs
+from ftk.lint.near_dup import NearDuplicateIndex, Ragged, boilerplate_of, clusters, sets_of
 from ftk.lint.registry import (
     DatasetRule,
     Finding,
@@ -183,11 +183,11 @@ class NearDuplicates(DatasetRule):
     def prepare(self, head: list[tuple[Location, Example]]) -> None:
         examples = [ex for _, ex in head]
         if self.rows is not None:
-            self.rows.boilerplate = boilerplate_of(shingle_sets(examples, [whole(ex) for ex in examples]))
+            self.rows.boilerplate = boilerplate_of(shingle_sets([whole(ex) for ex in examples]))
         if self.prompts is not None:
             asked = [(ex, self.asked(ex)) for ex in examples]
             asked = [(ex, a) for ex, a in asked if a is not None]
-            self.prompts.boilerplate = boilerplate_of(shingle_sets([ex for ex, _ in asked], [a for _, a in asked]))
+            self.prompts.boilerplate = boilerplate_of(shingle_sets([a for _, a in asked]))
 
     def map(self, rows: list[tuple[Location, Example]]) -> tuple:
         table = text_table([ex for _, ex in rows])
@@ -284,22 +284,14 @@ class NearDuplicates(DatasetRule):
         return 1 if self.pool_run is None else max(1, min(4 * self.threads, n // SHARE_MIN))
 
     def shingle_batch(self, batch: list[tuple[int, Example]], prompt: bool, out: dict[int, object]) -> None:
-        """_reload's values for a batch of re-read rows, hashed together as map() hashes a chunk
-        (one TextTable, flat_shingles); only those are kept."""
+        """_reload's values for a batch of re-read rows (hashed together); only those are kept."""
         if not prompt:
-            table = text_table([ex for _, ex in batch])
-            got = flat_shingles(table, np.zeros(len(table.turns), dtype=bool), np.zeros(len(batch), dtype=bool))
-            values, owner = self.rows.without_boilerplate_flat(got.values, got.row_of)
-            for (row, _), shingles in zip(batch, split_runs(*sets_of(values, owner, len(batch)))):
-                out[row] = shingles
+            for (row, _), shingles in zip(batch, shingle_sets([whole(ex) for _, ex in batch])):
+                out[row] = self.rows.without_boilerplate(shingles)
             return
         asked = [(row, ex, a) for row, ex in batch if (a := self.asked(ex)) is not None]
-        # Only the responses' shingles are wanted: a table of them alone, each as a one-turn example
-        # (a turn's values do not depend on the rest of its row), normalises them and nothing else.
-        table = text_table([Example(Format.TEXT, [ex.prompt_and_response()[1]]) for _, ex, _ in asked])
-        got = flat_shingles(table, np.zeros(len(table.turns), dtype=bool), np.zeros(len(asked), dtype=bool))
-        for (row, _, a), shingles in zip(asked, split_runs(*sets_of(got.values, got.row_of, len(asked)))):
-            out[row] = (shingles, a)
+        for (row, _, a), response in zip(asked, shingle_sets([[ex.prompt_and_response()[1]] for _, ex, _ in asked])):
+            out[row] = (response, a)
 
     def _near_duplicates(self, pairs, shingle_sets) -> Iterator[Finding]:
         row_keys = self.row_keys[0]
