@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from langdetect import DetectorFactory, detect
 from langdetect.lang_detect_exception import LangDetectException
@@ -111,3 +112,31 @@ def test_detect_many_answers_as_detect():
     assert many.detect_many(texts) == [one.detect(t) for t in texts]
     assert many.calls == one.calls  # and each answer came from the same step
     assert many.calls["english"] > 0 and many.calls["short"] > 0
+
+
+def test_detect_spans_answers_as_detect_many():
+    """The buffer path (texts as newline-joined spans, the plain ones cut by one compiled pass)
+    gives detect_many's answers and call counts: plain texts under and over the 400-character cut
+    (where the cut falls inside a span and on a joining newline), and texts with each marker
+    clean_text removes (`, @, ://, www.), markers split across two spans, non-ASCII, no spans."""
+    import random
+
+    from ftk.lint.language import MAX_CHARS
+
+    rng = random.Random(3)
+    pieces = [*_case_texts(), FRENCH, GERMAN, SPANISH, "short one", "", "the cat is on the mat and it is fine " * 12,
+              "see `x` and the cat", "mail me@example.com the and of", "go to https://x.org now the cat",
+              "www.example.com and the dog", "ww", "w.", "https:/", "/", ":", "café and the cat " * 5, "a" * (MAX_CHARS - 1),
+              "b" * MAX_CHARS, "\ud800 lone", "x:", "//y"]
+    groups = [[], ["a" * MAX_CHARS, "the"], ["a" * (MAX_CHARS - 1), "the cat"], ["ww", "w.", "x"], ["x:", "//y"]]
+    for _ in range(300):
+        groups.append([rng.choice(pieces) for _ in range(rng.randrange(0, 4))])
+    spans = [piece.encode("utf-8", "surrogatepass") for group in groups for piece in group]
+    raw = b"".join(s + b"\n" for s in spans)
+    ends = np.cumsum([len(s) + 1 for s in spans], dtype=np.int64) - 1
+    starts = ends - [len(s) for s in spans]
+    bounds = np.cumsum([0, *map(len, groups)], dtype=np.int64)
+    texts = ["\n".join(group) for group in groups]
+    many, spanned = LanguageDetector(), LanguageDetector()
+    assert spanned.detect_spans(raw, starts, ends, bounds, texts.__getitem__) == many.detect_many(texts)
+    assert spanned.calls == many.calls and many.calls["english"] > 0 and many.calls["langdetect"] > 0

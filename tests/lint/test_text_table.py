@@ -29,6 +29,27 @@ def random_examples(rng: random.Random, n: int) -> list[Example]:
     return out
 
 
+def test_raw_buffer_holds_each_turn_as_written_then_a_newline():
+    """`raw` (what the trigger scan and the language rule read): each turn's UTF-8 bytes at its
+    span, a newline after it, nothing else; rows end after their last turn. Chunks all ASCII, and
+    mixed: wide turns first, last, side by side, empty turns, a lone surrogate, an empty chunk."""
+    rng = random.Random(5)
+    chunks = [random_examples(rng, 300), [Example(Format.CHAT, [Turn("user", "plain", "f"), Turn("assistant", "", "f")])],
+              [Example(Format.CHAT, [Turn("user", "é", "f"), Turn("user", "中\ud800", "f"), Turn("user", "", "f")]),
+               Example(Format.TEXT, [Turn("text", "x\ny", "f")]), Example(Format.CHAT, [Turn("user", "ü", "f")])], []]
+    for examples in chunks:
+        table = text_table(examples)
+        turns = [t for ex in examples for t in whole(ex)]
+        want = b"".join(t.content.encode("utf-8", "surrogatepass") + b"\n" for t in turns)
+        assert table.raw == want + (b"" if turns else b"\n")
+        for k, t in enumerate(turns):
+            assert table.raw[table.raw_starts[k]:table.raw_ends[k]] == t.content.encode("utf-8", "surrogatepass")
+            assert table.raw[table.raw_ends[k]:table.raw_ends[k] + 1] == b"\n"
+        assert table.ascii.tolist() == [t.content.isascii() for t in turns]
+        last = np.cumsum([len(whole(ex)) for ex in examples], dtype=np.int64) - 1
+        assert table.row_ends().tolist() == [int(table.raw_ends[i]) for i in last]
+
+
 def test_normalised_texts_and_plain_flags_equal_normalise_turn_by_turn():
     examples = random_examples(random.Random(1), 3000)
     table = text_table(examples)

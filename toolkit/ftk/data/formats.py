@@ -53,9 +53,10 @@ class Example:
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def all_turns(self) -> list[Turn]:
-        """Every turn: the conversation, then chosen and rejected responses (a new list each call)."""
+        """Every turn: the conversation, then chosen and rejected responses. Not to be changed: for
+        most rows it is `turns` itself (the row checks ask for it several times a row)."""
         if self.chosen is None and self.rejected is None:
-            return list(self.turns)
+            return self.turns
         return self.turns + (self.chosen or []) + (self.rejected or [])
 
     def conversations(self) -> list[list[Turn]]:

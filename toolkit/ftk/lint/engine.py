@@ -20,8 +20,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ftk.data.formats import KNOWN_KEYS, Example, Format, SchemaProblem, detect_format, normalise
 from ftk.data.reader import JSONL_SUFFIXES, ReadProblem, Record, parse_line, read_records
+from ftk.lint.features import text_table
 from ftk.lint.registry import (
     DATASET_RULES,
     ROLES_ONLY,
@@ -238,7 +241,7 @@ def chunk_findings(read: list[tuple[Record, Example]], checker: Checker) -> list
     The findings are row_findings' (tested); their order differs, and lint_paths sorts them."""
     out: list[Diagnostic] = []
     opts, diag = checker.options, checker.diag
-    triggered = checker.triggers.rows([row_text(ex) for _, ex in read]) if checker.triggers is not None else {}
+    triggered = _triggered(checker.triggers, [ex for _, ex in read]) if checker.triggers is not None else {}
     role_checks = [(code, check) for code, check in checker.row_checks if code in checker.role_checks]
     if role_checks:
         clean = checker.clean_shapes
@@ -269,9 +272,13 @@ def role_shape(example: Example) -> tuple:
                                      for part in (example.chosen, example.rejected)))
 
 
-def row_text(example: Example) -> bytes:
-    """Every turn's text, one per line, as UTF-8 (lone surrogates kept): what triggers are found in."""
-    return "\n".join(t.content for t in example.all_turns()).encode("utf-8", "surrogatepass")
+def _triggered(scan: TriggerScan, examples: list[Example]) -> dict[str, set[int]]:
+    """TriggerScan.rows of the examples' texts (every turn, one per line), searched in the chunk's
+    TextTable (built here, and shared with the dataset rules' maps)."""
+    table = text_table(examples)
+    wide = np.bincount(np.repeat(np.arange(table.size), np.diff(table.turn_starts))[~table.ascii],
+                       minlength=table.size) > 0
+    return scan.rows_in(table.raw, table.row_ends(), wide)
 
 
 def split_lines(data: bytes) -> list[bytes]:

@@ -75,23 +75,26 @@ _ASCII_OUT = np.array([1 if c in b" \t\n\r" else 0 if c in _ASCII_CONTROL else _
 
 
 @numba.njit(cache=True, nogil=True)
-def _fold_ascii(data, bounds, table):
-    """_normalise for many ASCII texts laid end to end (text i is data[bounds[i]:bounds[i + 1]]) in
-    one pass: each text's words (runs of bytes that are neither whitespace nor deleted) lower-cased
+def _fold_ascii(data, starts, ends, table):
+    """_normalise for many ASCII texts of one buffer (text i is data[starts[i]:ends[i]]) in one
+    pass: each text's words (runs of bytes that are neither whitespace nor deleted) lower-cased
     and joined by one space. Returns the normalised texts end to end, their bounds, and whether
     each was plain (nothing deleted).
 
     Written by hand because _normalise's steps (encode, translate, replace until no double space
     is left, strip, decode) cost about 6 µs a turn, mostly per call, and a lint row has three."""
-    n = len(bounds) - 1
-    out = np.empty(len(data), np.uint8)
+    n = len(starts)
+    size = 0
+    for t in range(n):
+        size += ends[t] - starts[t]
+    out = np.empty(size, np.uint8)
     out_bounds = np.empty(n + 1, np.int64)
     plain = np.ones(n, np.bool_)
     w = 0
     out_bounds[0] = 0
     for t in range(n):
         start, space = w, False
-        for i in range(bounds[t], bounds[t + 1]):
+        for i in range(starts[t], ends[t]):
             c = table[data[i]]
             if c > 1:
                 if space and w > start:
@@ -202,14 +205,20 @@ _ROLE_CODES = {"system": 1, "user": 2}
 
 
 class TextTable:
-    """Every turn of a list of examples (`whole` of each, end to end), normalised and hashed
-    together: the normalised texts (UTF-8, end to end), whether each is plain, each turn's digest
-    (of its role and normalised text), and from those the row, prompt and response keys of each
-    example. The ASCII texts go through compiled loops a chunk at a time; the others are
-    normalised one by one (_normalise). A turn's values do not depend on the others in the table.
+    """Every turn of a list of examples (`whole` of each, end to end) as one buffer, built once for
+    a chunk of rows and shared by the row checks and the rules' maps (text_table):
 
-    Built once for a chunk of rows and shared by the rules' maps (text_table); holds no reference
-    to the examples (the examples' memos point to it), so no reference cycle keeps a chunk alive."""
+    - as written (`raw`): the turns' UTF-8 bytes (lone surrogates kept), each followed by a
+      newline, turn k at raw[raw_starts[k]:raw_ends[k]]: what the trigger scan searches and the
+      language rule reads, without a join of its own;
+    - normalised and hashed (computed on first use): the normalised texts (UTF-8, end to end),
+      whether each is plain, each turn's digest (of its role and normalised text), and from those
+      the row, prompt and response keys of each example. The ASCII texts go through compiled loops
+      a chunk at a time; the others are normalised one by one (_normalise). A turn's values do not
+      depend on the others in the table.
+
+    Holds no reference to the examples (the examples' memos point to it), so no reference cycle
+    keeps a chunk alive."""
 
     def __init__(self, examples: list[Example]):
         self.size = len(examples)
@@ -222,30 +231,78 @@ class TextTable:
                               dtype=np.int64).reshape(-1, 3)
         self.salts = [role_salt(t.role) for t in self.turns]
         contents = [t.content for t in self.turns]
-        is_ascii = [c.isascii() for c in contents]
-        ascii_texts = [c for c, a in zip(contents, is_ascii) if a]
-        bounds = np.zeros(len(ascii_texts) + 1, dtype=np.int64)
-        np.cumsum([len(c) for c in ascii_texts], out=bounds[1:])
-        data = np.frombuffer("".join(ascii_texts).encode("ascii"), dtype=np.uint8)
-        folded, out_bounds, ascii_plain = _fold_ascii(data, bounds, _ASCII_OUT)
-        # The others after the ASCII ones in the same buffer, each normalised by itself.
-        others = [_normalise(c)[0].encode("utf-8", "surrogatepass") for c, a in zip(contents, is_ascii) if not a]
-        other_bounds = np.cumsum([0, *map(len, others)], dtype=np.int64) + out_bounds[-1]
-        self.data = folded.tobytes() + b"".join(others)
-        at_ascii = np.array(is_ascii, dtype=bool)
-        self.starts = np.empty(len(contents), dtype=np.int64)
-        self.ends = np.empty(len(contents), dtype=np.int64)
-        self.starts[at_ascii], self.ends[at_ascii] = out_bounds[:-1], out_bounds[1:]
-        self.starts[~at_ascii], self.ends[~at_ascii] = other_bounds[:-1], other_bounds[1:]
-        self.ascii = at_ascii  # per turn: whether its text was ASCII
-        self.plain = np.zeros(len(contents), dtype=bool)
-        self.plain[at_ascii] = ascii_plain
-        self.digests = _digests(np.frombuffer(self.data, dtype=np.uint8), self.starts, self.ends,
-                                np.array(self.salts, dtype=np.uint32))
+        self.ascii = np.fromiter(map(str.isascii, contents), dtype=bool, count=len(contents))  # O(1) a string
+        lengths = np.fromiter(map(len, contents), dtype=np.int64, count=len(contents))
+        # The runs of ASCII turns joined and encoded as they are (one C pass each), the other turns
+        # one by one: joined with them, one wide turn would make the whole chunk a wide string,
+        # three times as slow to join and encode.
+        segments, run = [], 0
+        for k in np.flatnonzero(~self.ascii).tolist():
+            if k > run:
+                segments.append("\n".join(contents[run:k]).encode("ascii"))
+            segments.append(contents[k].encode("utf-8", "surrogatepass"))
+            lengths[k] = len(segments[-1])
+            run = k + 1
+        if run < len(contents) or not contents:
+            segments.append("\n".join(contents[run:]).encode("ascii"))
+        self.raw = b"\n".join(segments) + b"\n"
+        self.raw_ends = np.cumsum(lengths + 1) - 1  # where the newline after each turn is
+        self.raw_starts = self.raw_ends - lengths
+        self._normalised: tuple | None = None
         self._texts: list[str] | None = None
         self._row_keys: np.ndarray | None = None
         self._part_keys: tuple | None = None
         self._positions = [_prompt_positions(ex) for ex in examples]
+
+    def row_ends(self) -> np.ndarray:
+        """Per example, where the newline after its last turn is in `raw` (its first turn starts
+        after the previous example's; an example with no turns ends where the previous one did,
+        -1 for the first)."""
+        last = self.turn_starts[1:] - 1
+        return np.where(last >= 0, self.raw_ends[np.maximum(last, 0)], -1)
+
+    def _normalise_all(self) -> tuple:
+        """(data, starts, ends, plain, digests): see the class notes."""
+        if self._normalised is None:
+            ascii_at = np.flatnonzero(self.ascii)
+            folded, out_bounds, ascii_plain = _fold_ascii(np.frombuffer(self.raw, dtype=np.uint8),
+                                                          self.raw_starts[ascii_at], self.raw_ends[ascii_at], _ASCII_OUT)
+            # The others after the ASCII ones in the same buffer, each normalised by itself.
+            others = [_normalise(self.turns[k].content)[0].encode("utf-8", "surrogatepass")
+                      for k in np.flatnonzero(~self.ascii).tolist()]
+            other_bounds = np.cumsum([0, *map(len, others)], dtype=np.int64) + out_bounds[-1]
+            data = folded.tobytes() + b"".join(others)
+            n = len(self.turns)
+            starts, ends = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+            starts[self.ascii], ends[self.ascii] = out_bounds[:-1], out_bounds[1:]
+            starts[~self.ascii], ends[~self.ascii] = other_bounds[:-1], other_bounds[1:]
+            plain = np.zeros(n, dtype=bool)
+            plain[self.ascii] = ascii_plain
+            digests = _digests(np.frombuffer(data, dtype=np.uint8), starts, ends, np.array(self.salts, dtype=np.uint32))
+            self._normalised = data, starts, ends, plain, digests
+        return self._normalised
+
+    @property
+    def data(self) -> bytes:
+        """The normalised texts, UTF-8, end to end."""
+        return self._normalise_all()[0]
+
+    @property
+    def starts(self) -> np.ndarray:
+        return self._normalise_all()[1]
+
+    @property
+    def ends(self) -> np.ndarray:
+        return self._normalise_all()[2]
+
+    @property
+    def plain(self) -> np.ndarray:
+        """Per turn: ASCII without control characters but for tab, newline and carriage return."""
+        return self._normalise_all()[3]
+
+    @property
+    def digests(self) -> np.ndarray:
+        return self._normalise_all()[4]
 
     def shingle_texts(self) -> tuple[bytes, np.ndarray, np.ndarray]:
         """The texts as near_dup.buffer_shingles takes them (buffer, starts, ends): those that were

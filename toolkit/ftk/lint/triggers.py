@@ -94,24 +94,30 @@ class TriggerScan:
 
     def rows(self, texts: list[bytes]) -> dict[str, set[int]]:
         """For each rule, the indexes of the texts (one per row) it must look at."""
+        ends = np.cumsum(np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))) - 1
+        wide = np.fromiter((not t.isascii() for t in texts), dtype=bool, count=len(texts))
+        return self.rows_in(SEPARATOR.join(texts) + SEPARATOR, ends, wide)
+
+    def rows_in(self, data: bytes, ends: np.ndarray, wide: np.ndarray) -> dict[str, set[int]]:
+        """rows() for texts already laid out in one buffer, each followed by a SEPARATOR: text i
+        ends at ends[i] (the separator's offset; ends are non-decreasing, an empty text ends where
+        the one before it did), wide[i] whether it has a non-ASCII character."""
         out: dict[str, set[int]] = {code: set() for code in self.triggers}
-        if not texts:
+        if not len(ends):
             return out
-        data = SEPARATOR.join(texts)
         if self.automaton is not None:
             matches = self.automaton.find_matches_as_indexes(_fold(np.frombuffer(data, dtype=np.uint8), _FOLD_TABLE),
                                                              overlapping=True)
             if matches:
-                # ends[i]: offset of the separator after text i; a match starting before it is in text i.
-                ends = np.cumsum(np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))) - 1
+                # A match holds no separator, so it lies in the text whose end is the first after its start.
                 found = np.array(matches, dtype=np.int64)
                 rows = np.searchsorted(ends, found[:, 1], side="right").tolist()
                 for (index, start, end), row in zip(matches, rows):
                     for view, pattern, code in self.owners[index]:
                         if row not in out[code] and _view(data[start:end], view) == pattern:
                             out[code].add(row)
-        if self.non_ascii_codes and not data.isascii():
-            wide = {i for i, t in enumerate(texts) if not t.isascii()}
+        if self.non_ascii_codes and wide.any():
+            at = set(np.flatnonzero(wide).tolist())
             for code in self.non_ascii_codes:
-                out[code] |= wide
+                out[code] |= at
         return out

@@ -32,6 +32,10 @@ TEMPLATE_TOKENS = re.compile(
 PLACEHOLDERS = {"n/a", "<noinput>", "<nooutput>", "<no output>", "no output", "todo",
                 "tbd", "lorem ipsum", "[insert answer here]", "insert answer here", "your answer here",
                 "<answer>", "[answer]"}
+# Lower-casing never shortens a string and maps no other character to ".", so a response whose
+# stripped text without trailing dots is longer than this cannot be a placeholder: long answers
+# (nearly all) skip the lower-cased copy.
+PLACEHOLDER_MAX = max(map(len, PLACEHOLDERS))
 REFUSALS = re.compile(
     r"\bas an ai(?: language)? model\b|\bas a large language model\b|\bi(?:'m| am) (?:just )?an ai\b.{0,40}\b(?:cannot|can't|don't)"
     r"|\bi(?:'m| am) sorry, but (?:i|as an ai(?: language model)?,? i)(?: cannot| can't| am not able to| won't)"
@@ -131,8 +135,11 @@ def placeholder_response(ex: Example, opts: Options):
     Use instead: write the answer or drop the row.
     """
     for t in ex.all_turns():
-        if t.role == "assistant" and t.content.strip().lower().rstrip(".") in PLACEHOLDERS:
-            yield t.field, f"placeholder response {t.content.strip()!r}"
+        if t.role != "assistant":
+            continue
+        text = t.content.strip()
+        if len(text.rstrip(".")) <= PLACEHOLDER_MAX and text.lower().rstrip(".") in PLACEHOLDERS:
+            yield t.field, f"placeholder response {text!r}"
 
 
 # Non-ASCII rows always run: curly apostrophes, and IGNORECASE's Unicode case folding.

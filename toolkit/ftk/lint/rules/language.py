@@ -6,7 +6,10 @@ from array import array
 from collections import Counter
 from collections.abc import Iterator
 
+import numpy as np
+
 from ftk.data.formats import Example
+from ftk.lint.features import text_table
 from ftk.lint.language import LanguageDetector
 from ftk.lint.registry import DatasetRule, Finding, Location, LocationTable, Severity, dataset_rule, pack_locations
 
@@ -40,8 +43,19 @@ class UnexpectedLanguage(DatasetRule):
     def map(self, rows: list[tuple[Location, Example]]) -> tuple:
         before = Counter(self.detector.calls)
         judged, langs, undetermined = [], [], 0
-        texts = ["\n".join([t.content for t in example.all_turns() if t.role in TRAINED_ROLES]) for _, example in rows]
-        for (loc, _), lang in zip(rows, self.detector.detect_many(texts)):
+        # Each row's trained turns, joined by newlines: spans of the chunk's TextTable.
+        table = text_table([ex for _, ex in rows])
+        trained = np.fromiter((t.role in TRAINED_ROLES for t in table.turns), dtype=bool, count=len(table.turns))
+        row_of = np.repeat(np.arange(table.size), np.diff(table.turn_starts))
+        bounds = np.zeros(table.size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row_of[trained], minlength=table.size), out=bounds[1:])
+        turns = [t for t, keep in zip(table.turns, trained.tolist()) if keep]
+
+        def text(i: int) -> str:
+            return "\n".join([t.content for t in turns[bounds[i]:bounds[i + 1]]])
+
+        found = self.detector.detect_spans(table.raw, table.raw_starts[trained], table.raw_ends[trained], bounds, text)
+        for (loc, _), lang in zip(rows, found):
             if lang is None:
                 undetermined += 1
             else:

@@ -200,6 +200,7 @@ def near_empty_response(ex: Example, opts: Options):
     Use instead: write the response or drop the row.
     """
     for t in ex.all_turns():
-        if t.role == "assistant" and t.content.strip() and not _WORD.search(t.content) \
+        # The regex first: it stops at a response's first letter, where strip() copies the text.
+        if t.role == "assistant" and not _WORD.search(t.content) and t.content.strip() \
                 and t.content.strip() not in CODE_ANSWERS:
             yield t.field, f"response {t.content.strip()[:20]!r} has no letters or digits"

@@ -17,6 +17,11 @@ def _conversations(ex: Example) -> Iterator[list[Turn]]:
         yield from ex.conversations()
 
 
+def _blank(text: str) -> bool:
+    """`not text.strip()`, without the copy strip() makes of every non-blank text."""
+    return not text or text.isspace()
+
+
 def _once(found: Iterator[tuple[str | None, str]]) -> Iterator[tuple[str | None, str]]:
     # DPO's two conversations share the prompt: report a prompt problem once, not twice.
     seen = set()
@@ -124,7 +129,7 @@ def empty_turn(ex: Example, opts: Options):
     """
     return _once(
         (t.field, f"empty {t.role} message")
-        for conv in _conversations(ex) for t in conv if not t.content.strip() and not t.has_tool_calls
+        for conv in _conversations(ex) for t in conv if _blank(t.content) and not t.has_tool_calls
     )
 
 
