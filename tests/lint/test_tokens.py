@@ -92,3 +92,40 @@ def test_histogram_bins_cover_max_length_and_longest_row():
     h = histogram(Counter({10: 3, 100: 2, 5000: 1}), max_length=2048, bins=10)
     assert h["bin_width"] == 501 and sum(h["counts"]) == 6
     assert h["counts"][0] == 5 and h["counts"][9] == 1
+
+
+def test_chunk_totals_are_each_rows_template_count(tokenizers_dir):
+    """map() on a chunk (layouts looked up per distinct role sequence, sums as arrays) gives every
+    row the count its own conversations give, and the findings and histograms of one row at a time:
+    rows of several shapes, Mistral's template dropping a system prompt, DPO pairs, plain text."""
+    from collections import Counter
+
+    counter = load_token_counter(str(tokenizers_dir / "mistral"))
+    raw = [({"messages": conv}, Format.CHAT) for conv in CONVERSATIONS]
+    raw += [({"messages": [{"role": "system", "content": "Be brief. " * k}, {"role": "user", "content": "Hi " * k},
+                           {"role": "assistant", "content": "Hello " * (3 * k)}]}, Format.CHAT) for k in (1, 5, 20)]
+    raw += [({"prompt": "Say yes " * k, "chosen": "yes", "rejected": "no " * (9 * k)}, Format.DPO) for k in (1, 12)]
+    raw += [({"text": "plain text " * k}, Format.TEXT) for k in (2, 30)]
+    raw += [({"messages": [{"role": "user", "content": "word " * 60}, {"role": "assistant", "content": "ok"}]}, Format.CHAT)]
+    rows = []
+    for line, (obj, fmt) in enumerate(raw * 2, start=1):
+        ex, issues = normalise(obj, fmt)
+        assert not issues
+        rows.append((Location("d.jsonl", line), ex))
+
+    def count(ex) -> int:
+        def conv_total(conv):
+            layout = counter.layout(tuple(t.role for t in conv))
+            return layout.overhead + sum(n for n, kept in zip(counter.count([t.content for t in conv]), layout.kept) if kept)
+        return max(conv_total(conv) for conv in ex.conversations())
+
+    options = Options(max_length=40, tokenizer=counter)
+    one, chunk = TokenLengths(options, {"FTK301", "FTK302"}), TokenLengths(options, {"FTK301", "FTK302"})
+    for loc, ex in rows:
+        one.observe(loc, ex)
+    chunk.reduce(chunk.map(rows))
+    assert chunk.by_role["total"] == Counter(count(ex) for _, ex in rows)
+    assert chunk.by_role == one.by_role
+    found = sorted((f.loc.line, f.code, f.message) for f in chunk.finish())
+    assert found == sorted((f.loc.line, f.code, f.message) for f in one.finish())
+    assert {code for _, code, _ in found} == {"FTK301", "FTK302"}

@@ -276,8 +276,7 @@ def _triggered(scan: TriggerScan, examples: list[Example]) -> dict[str, set[int]
     """TriggerScan.rows of the examples' texts (every turn, one per line), searched in the chunk's
     TextTable (built here, and shared with the dataset rules' maps)."""
     table = text_table(examples)
-    wide = np.bincount(np.repeat(np.arange(table.size), np.diff(table.turn_starts))[~table.ascii],
-                       minlength=table.size) > 0
+    wide = np.bincount(table.row_of_turn()[~table.ascii], minlength=table.size) > 0
     return scan.rows_in(table.raw, table.row_ends(), wide)
 
 

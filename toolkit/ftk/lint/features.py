@@ -229,10 +229,16 @@ class TextTable:
         self.sizes = np.array([(len(ex.turns), 0 if ex.chosen is None else len(ex.chosen) + 1,
                                 0 if ex.rejected is None else len(ex.rejected) + 1) for ex in examples],
                               dtype=np.int64).reshape(-1, 3)
-        self.salts = [role_salt(t.role) for t in self.turns]
+        roles = [t.role for t in self.turns]
+        index: dict[str, int] = {}
+        # Per turn, its role as an index into role_names (the roles in order of first appearance).
+        self.role_codes = np.fromiter((index.setdefault(r, len(index)) for r in roles), dtype=np.int64, count=len(roles))
+        self.role_names = list(index)
+        self.salts = [role_salt(r) for r in roles]
         contents = [t.content for t in self.turns]
         self.ascii = np.fromiter(map(str.isascii, contents), dtype=bool, count=len(contents))  # O(1) a string
-        lengths = np.fromiter(map(len, contents), dtype=np.int64, count=len(contents))
+        self.char_lengths = np.fromiter(map(len, contents), dtype=np.int64, count=len(contents))
+        lengths = self.char_lengths.copy()  # in bytes, once the wide turns are encoded
         # The runs of ASCII turns joined and encoded as they are (one C pass each), the other turns
         # one by one: joined with them, one wide turn would make the whole chunk a wide string,
         # three times as slow to join and encode.
@@ -249,10 +255,34 @@ class TextTable:
         self.raw_ends = np.cumsum(lengths + 1) - 1  # where the newline after each turn is
         self.raw_starts = self.raw_ends - lengths
         self._normalised: tuple | None = None
+        self._shapes: tuple | None = None
         self._texts: list[str] | None = None
         self._row_keys: np.ndarray | None = None
         self._part_keys: tuple | None = None
         self._positions = [_prompt_positions(ex) for ex in examples]
+
+    def row_of_turn(self) -> np.ndarray:
+        """Per turn, the example it is from."""
+        return np.repeat(np.arange(self.size), np.diff(self.turn_starts))
+
+    def role_mask(self, roles) -> np.ndarray:
+        """Per turn, whether its role is one of `roles`."""
+        return np.array([r in roles for r in self.role_names], dtype=bool)[self.role_codes]
+
+    def shapes(self) -> tuple[np.ndarray, list[tuple[str, ...]], np.ndarray]:
+        """The examples' role sequences (of all their turns), each distinct one once: (per example,
+        its sequence's index; the sequences; per turn, its position in its example). A grid of
+        role codes sorted row-wise, not a tuple a row."""
+        if self._shapes is None:
+            counts = np.diff(self.turn_starts)
+            position = np.arange(len(self.turns)) - np.repeat(self.turn_starts[:-1], counts)
+            grid = np.zeros((self.size, int(counts.max()) if self.size else 0), dtype=np.int64)
+            grid[self.row_of_turn(), position] = self.role_codes + 1  # 0: past the example's last turn
+            distinct, shape_of = np.unique(grid, axis=0, return_inverse=True)
+            names = self.role_names
+            sequences = [tuple(names[c - 1] for c in row if c) for row in distinct.tolist()]
+            self._shapes = shape_of.reshape(-1), sequences, position
+        return self._shapes
 
     def row_ends(self) -> np.ndarray:
         """Per example, where the newline after its last turn is in `raw` (its first turn starts
@@ -336,7 +366,7 @@ class TextTable:
         """(per example: has a prompt with a user turn and a response; the prompt's key, the
         response's, the asked turns' key (the prompt without system turns); per turn: asked)."""
         if self._part_keys is None:
-            roles = np.array([_ROLE_CODES.get(t.role, 0) for t in self.turns], dtype=np.int8)
+            roles = np.array([_ROLE_CODES.get(r, 0) for r in self.role_names], dtype=np.int8)[self.role_codes]
             prompt_len = np.array([p for p, _ in self._positions], dtype=np.int64)
             response_at = np.array([r for _, r in self._positions], dtype=np.int64)
             self._part_keys = _part_keys(self.digests, roles, self.turn_starts, prompt_len, response_at)

@@ -16,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+
 from ftk.errors import UsageError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "tokenizers"
@@ -37,6 +39,11 @@ class EstimateCounter:
 
     def count(self, texts: list[str]) -> list[int]:
         return [math.ceil(len(t) / 4) for t in texts]
+
+    @staticmethod
+    def count_lengths(lengths: np.ndarray) -> np.ndarray:
+        """count() from the texts' lengths in characters alone."""
+        return (lengths + 3) // 4
 
     @staticmethod
     @lru_cache(maxsize=1024)

@@ -45,14 +45,13 @@ class UnexpectedLanguage(DatasetRule):
         judged, langs, undetermined = [], [], 0
         # Each row's trained turns, joined by newlines: spans of the chunk's TextTable.
         table = text_table([ex for _, ex in rows])
-        trained = np.fromiter((t.role in TRAINED_ROLES for t in table.turns), dtype=bool, count=len(table.turns))
-        row_of = np.repeat(np.arange(table.size), np.diff(table.turn_starts))
+        trained = table.role_mask(TRAINED_ROLES)
         bounds = np.zeros(table.size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(row_of[trained], minlength=table.size), out=bounds[1:])
-        turns = [t for t, keep in zip(table.turns, trained.tolist()) if keep]
+        np.cumsum(np.bincount(table.row_of_turn()[trained], minlength=table.size), out=bounds[1:])
+        trained_at = np.flatnonzero(trained)
 
         def text(i: int) -> str:
-            return "\n".join([t.content for t in turns[bounds[i]:bounds[i + 1]]])
+            return "\n".join([table.turns[k].content for k in trained_at[bounds[i]:bounds[i + 1]].tolist()])
 
         found = self.detector.detect_spans(table.raw, table.raw_starts[trained], table.raw_ends[trained], bounds, text)
         for (loc, _), lang in zip(rows, found):

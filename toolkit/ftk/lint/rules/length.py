@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections import Counter
@@ -11,6 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ftk.data.formats import Example, Format, Turn
+from ftk.lint.features import text_table
 from ftk.lint.registry import (
     DatasetRule,
     Finding,
@@ -23,7 +23,6 @@ from ftk.lint.registry import (
 )
 from ftk.lint.tokens import EstimateCounter
 
-BATCH = 1024  # rows per tokenizer call: big enough for the Rust batch encoder to use both cores
 _WORD = re.compile(r"[^\W_]")  # a letter or digit in any script
 CODE_ANSWERS = {"[]", "{}", "()", '""', "''", "``"}  # empty literals are real answers to code questions
 
@@ -93,61 +92,53 @@ class TokenLengths(DatasetRule):
         self.found: list[Finding] = []
 
     def map(self, rows: list[tuple[Location, Example]]) -> tuple[dict[str, Counter], list[Finding]]:
+        """Token counts per turn (one tokenizer call a chunk; the estimate from the lengths alone),
+        then each row's total as array sums over the chunk's TextTable: the template's layout is
+        looked up once per distinct sequence of roles, not once a row. A DPO row's two
+        conversations, prompt + chosen and prompt + rejected, are summed one by one."""
         by_role: dict[str, Counter] = {}
         found: list[Finding] = []
-        for start in range(0, len(rows), BATCH):
-            self._map_batch(rows[start:start + BATCH], by_role, found)
-        return by_role, found
+        examples = [ex for _, ex in rows]
+        table = text_table(examples)
+        if not table.turns:
+            return by_role, found
+        counts = self._turn_tokens(table)
+        for role, hist in _histograms(table.role_codes, counts, len(table.role_names)):
+            by_role.setdefault(table.role_names[role], Counter()).update(hist)
 
-    def _map_batch(self, batch: list[tuple[Location, Example]], by_role: dict[str, Counter],
-                   found: list[Finding]) -> None:
-        """Token counts per turn (one tokenizer call), then each row's total as an array sum: a
-        Python step per row only to look up its template layout (a DPO row's two conversations,
-        prompt + chosen and prompt + rejected, are summed one by one)."""
-        examples = [ex for _, ex in batch]
-        turns = [t for ex in examples for t in ex.all_turns()]
-        if not turns:
-            return
-        counts = np.array(self.counter.count([t.content for t in turns]), dtype=np.int64)
-        roles = [t.role for t in turns]
-        role_index = {r: i for i, r in enumerate(dict.fromkeys(roles))}
-        role_names = list(role_index)
-        role_ids = np.array([role_index[r] for r in roles], dtype=np.int64)
-        for role, hist in _histograms(role_ids, counts, len(role_names)):
-            by_role.setdefault(role_names[role], Counter()).update(hist)
-
-        sizes = [len(ex.turns) + len(ex.chosen or ()) + len(ex.rejected or ()) for ex in examples]
-        bounds = list(itertools.accumulate(sizes, initial=0))
-        layout = self.counter.layout
-        kept = np.ones(len(turns), dtype=np.int64)  # whose tokens count: the template may drop a turn
-        overheads, dpo_rows = [], []
-        for r, ex in enumerate(examples):
-            a, b = bounds[r], bounds[r + 1]
-            if ex.format is Format.DPO:
-                overheads.append(0)
-                dpo_rows.append(r)
-                continue
-            lay = layout(tuple(roles[a:b]))
-            overheads.append(lay.overhead)
-            if False in lay.kept:
-                kept[a:b] = lay.kept
-        row_total = np.array(overheads, dtype=np.int64) + np.bincount(
-            np.repeat(np.arange(len(examples)), sizes), weights=counts * kept, minlength=len(examples)).astype(np.int64)
+        n, row_of, bounds, turns = table.size, table.row_of_turn(), table.turn_starts.tolist(), table.turns
+        dpo = np.fromiter((ex.format is Format.DPO for ex in examples), dtype=bool, count=n)
+        shape_of, sequences, position = table.shapes()
+        overhead = np.zeros(len(sequences), dtype=np.int64)  # a DPO row's total is summed below
+        kept_grid = np.ones((len(sequences), int(position.max()) + 1), dtype=bool)  # the template may drop a turn
+        for s in np.unique(shape_of[~dpo]).tolist():
+            lay = self.counter.layout(sequences[s])
+            overhead[s] = lay.overhead
+            kept_grid[s, :len(lay.kept)] = lay.kept
+        kept = kept_grid[shape_of[row_of], position]
+        row_total = overhead[shape_of] + np.bincount(row_of, weights=counts * kept, minlength=n).astype(np.int64)
 
         def n_tokens(r: int) -> dict[int, int]:
-            """Row r's token count per turn (by the turn's id: the batch's turns are all alive)."""
+            """Row r's token count per turn (by the turn's id: the chunk's turns are all alive)."""
             return dict(zip(map(id, turns[bounds[r]:bounds[r + 1]]), counts[bounds[r]:bounds[r + 1]].tolist()))
 
-        for r in dpo_rows:
+        for r in np.flatnonzero(dpo).tolist():
             counted = n_tokens(r)
             row_total[r] = max(self._total(conv, counted) for conv in examples[r].conversations())
-        by_role.setdefault("total", Counter()).update(_histograms(np.zeros(len(batch), dtype=np.int64), row_total, 1)[0][1])
+        by_role.setdefault("total", Counter()).update(_histograms(np.zeros(n, dtype=np.int64), row_total, 1)[0][1])
         # Findings: only rows over the limit are looked at again, conversation by conversation.
         for r in np.flatnonzero(row_total > self.options.max_length).tolist():
-            loc, ex = batch[r]
+            loc, ex = rows[r]
             counted = n_tokens(r)
             for conv in ex.conversations():
                 self._check(loc, conv, counted, found)
+        return by_role, found
+
+    def _turn_tokens(self, table) -> np.ndarray:
+        """Tokens per turn of the table."""
+        if isinstance(self.counter, EstimateCounter):
+            return self.counter.count_lengths(table.char_lengths)
+        return np.array(self.counter.count([t.content for t in table.turns]), dtype=np.int64)
 
     def _total(self, conv: list[Turn], n_tokens: dict[int, int]) -> int:
         """A conversation's tokens: the template's own and those of the contents it keeps."""
