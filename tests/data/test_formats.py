@@ -77,3 +77,21 @@ def test_plain_messages_read_as_the_general_path_reads_them(fmt, key, role_key, 
         [(t.role, t.content, t.field, t.has_tool_calls) for t in weighted[0].turns]
     assert [t.role for t in plain[0].turns] == ["system", "user", "assistant"]
     assert plain[0].turns[1].field == f"{key}[1].{content_key}"
+
+
+def test_plain_chat_rows_take_the_short_path_to_the_same_example(monkeypatch):
+    """normalise's short path for plain chat rows gives what the step-by-step path gives, and
+    declines every row that has something to report or another shape."""
+    from ftk.data import formats
+
+    msg = {"role": "user", "content": "hi"}
+    rows = [{"messages": [msg, {"role": "assistant", "content": "yo"}]}, {"messages": [msg] * 12, "id": 3},
+            {"messages": []}, {"messages": "x"}, {"messages": [msg], "extra": 1}, {"messages": [msg, "x"]},
+            {"messages": [{"role": "user", "content": ["a"]}]}, {"messages": [{"role": 1, "content": "a"}]},
+            {"messages": [{"role": "user", "content": "a", "name": "n"}]}, {"messages": [{"role": "user"}]},
+            {"messages": [{"role": "Human", "content": None, "tool_calls": [1]}]}, {"conversations": [msg]}]
+    short = [formats.normalise(row, Format.CHAT) for row in rows]
+    taken = [formats._plain_chat(row) is not None for row in rows]
+    monkeypatch.setattr(formats, "_plain_chat", lambda obj: None)
+    assert short == [formats.normalise(row, Format.CHAT) for row in rows]
+    assert taken == [True, True] + [False] * 10

@@ -157,3 +157,16 @@ def test_same_key_groups_equal_the_plain_definition():
             want.setdefault(k, []).append(i)
         want_groups = sorted((g for g in want.values() if len(g) > 1), key=lambda g: g[0])
         assert [g.tolist() for g in same_key_groups(keys)] == want_groups
+
+
+def test_shapes_give_each_example_its_role_sequence():
+    """TextTable.shapes: per example the index of its roles (all turns, in order) among distinct
+    sequences, by integer keys or, when a sequence is too long to be one, by rows of a grid."""
+    rng = random.Random(9)
+    short = random_examples(rng, 500)
+    many_roles = [Example(Format.CHAT, [Turn(f"role{k}", "x", "f") for k in range(rng.randint(1, 30))]) for _ in range(50)]
+    for examples in (short, many_roles + short, [Example(Format.CHAT, [Turn("user", "x", "f")])]):
+        shape_of, sequences, position = text_table(examples).shapes()
+        assert len(set(sequences)) == len(sequences)
+        assert [sequences[s] for s in shape_of.tolist()] == [tuple(t.role for t in whole(ex)) for ex in examples]
+        assert position.tolist() == [k for ex in examples for k in range(len(whole(ex)))]

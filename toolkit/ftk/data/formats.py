@@ -241,10 +241,34 @@ def _system(n: _Normaliser) -> list[Turn]:
     return [Turn("system", s, "system")] if s is not None and s.strip() else []
 
 
+_MESSAGE_FIELDS: list[str] = []  # "messages[i].content" by i, made once: shared by every row
+
+
+def _plain_chat(obj: dict) -> Example | None:
+    """normalise(obj, Format.CHAT) for the row most chat files are made of, which has nothing to
+    report: known keys only, and a non-empty list of messages that are each exactly a string role
+    and a string content; None for any other row (normalise then does it step by step). Half the
+    cost of the general path, which a million rows pay a million times."""
+    items = obj.get("messages")
+    if type(items) is not list or not items or not obj.keys() <= KNOWN_KEYS[Format.CHAT]:
+        return None
+    while len(_MESSAGE_FIELDS) < len(items):
+        _MESSAGE_FIELDS.append(f"messages[{len(_MESSAGE_FIELDS)}].content")
+    turns = []
+    for m, where in zip(items, _MESSAGE_FIELDS):
+        if type(m) is not dict or len(m) != 2 or type(role := m.get("role")) is not str \
+                or type(text := m.get("content")) is not str:
+            return None
+        turns.append(Turn(role, text, where))
+    return Example(Format.CHAT, turns)
+
+
 def normalise(obj: object, fmt: Format) -> tuple[Example | None, list[SchemaIssue]]:
     """Build the Example for one row in the given format, or report why it cannot be built."""
     if not isinstance(obj, dict):
         raise TypeError("normalise() takes a JSON object; check isinstance first")
+    if fmt is Format.CHAT and (ex := _plain_chat(obj)) is not None:
+        return ex, []
     n = _Normaliser(obj, fmt)
     n.unknown_keys()
     ex: Example | None = None

@@ -24,7 +24,7 @@ import numpy as np
 
 from ftk.data.formats import KNOWN_KEYS, Example, Format, SchemaProblem, detect_format, normalise
 from ftk.data.reader import JSONL_SUFFIXES, ReadProblem, Record, parse_line, read_records
-from ftk.lint.features import text_table
+from ftk.lint.features import forget_rows, rows_table
 from ftk.lint.registry import (
     DATASET_RULES,
     ROLES_ONLY,
@@ -227,12 +227,13 @@ def check_chunk(records: Iterable[Record], file_format: Format | None, checker: 
         diagnostics.extend(found)
         if example is not None:
             read.append((rec, example))
-    diagnostics += chunk_findings(read, checker)
     rows = [(Location(rec.path, rec.line, rec.offset), example) for rec, example in read]
+    diagnostics += chunk_findings(read, checker, rows)
     return ChunkResult(n, len(rows), nbytes, diagnostics, [rule.map(rows) for rule in rules])
 
 
-def chunk_findings(read: list[tuple[Record, Example]], checker: Checker) -> list[Diagnostic]:
+def chunk_findings(read: list[tuple[Record, Example]], checker: Checker,
+                   rows: list[tuple[Location, Example]] | None = None) -> list[Diagnostic]:
     """row_findings for every row of a chunk, check by check over the rows it has to see:
     - text rules only on the rows that hold their trigger strings (one scan of the whole chunk);
     - checks of the roles alone once per shape of row (format and roles), until a shape is flagged:
@@ -241,7 +242,7 @@ def chunk_findings(read: list[tuple[Record, Example]], checker: Checker) -> list
     The findings are row_findings' (tested); their order differs, and lint_paths sorts them."""
     out: list[Diagnostic] = []
     opts, diag = checker.options, checker.diag
-    triggered = _triggered(checker.triggers, [ex for _, ex in read]) if checker.triggers is not None else {}
+    triggered = _triggered(checker.triggers, rows or [(rec, ex) for rec, ex in read]) if checker.triggers is not None else {}
     role_checks = [(code, check) for code, check in checker.row_checks if code in checker.role_checks]
     if role_checks:
         clean = checker.clean_shapes
@@ -272,10 +273,10 @@ def role_shape(example: Example) -> tuple:
                                      for part in (example.chosen, example.rejected)))
 
 
-def _triggered(scan: TriggerScan, examples: list[Example]) -> dict[str, set[int]]:
-    """TriggerScan.rows of the examples' texts (every turn, one per line), searched in the chunk's
-    TextTable (built here, and shared with the dataset rules' maps)."""
-    table = text_table(examples)
+def _triggered(scan: TriggerScan, rows: list[tuple[object, Example]]) -> dict[str, set[int]]:
+    """TriggerScan.rows of the rows' texts (every turn, one per line), searched in the chunk's
+    TextTable (built here, and shared with the dataset rules' maps: `rows` is the list they get)."""
+    table = rows_table(rows)
     wide = np.bincount(table.row_of_turn()[~table.ascii], minlength=table.size) > 0
     return scan.rows_in(table.raw, table.row_ends(), wide)
 
@@ -481,6 +482,7 @@ def lint_paths(paths: Iterable[str], checker: Checker, format_override: Format |
             phases[f"finish {type(rule).__name__}"] = round(time.perf_counter() - t, 3)
     finally:
         _WORKER = None
+        forget_rows()
         for rule in rules:
             rule.pool_run = None
         if pool is not None:

@@ -276,11 +276,20 @@ class TextTable:
         if self._shapes is None:
             counts = np.diff(self.turn_starts)
             position = np.arange(len(self.turns)) - np.repeat(self.turn_starts[:-1], counts)
-            grid = np.zeros((self.size, int(counts.max()) if self.size else 0), dtype=np.int64)
-            grid[self.row_of_turn(), position] = self.role_codes + 1  # 0: past the example's last turn
-            distinct, shape_of = np.unique(grid, axis=0, return_inverse=True)
+            width = int(counts.max()) if self.size else 0
+            base = len(self.role_names) + 1
+            if base ** width <= 2**53:  # nearly always: a row's roles are the digits of one integer
+                # (summed in float64 by bincount: exact below 2^53). Digit 0: past the row's last turn.
+                digits = (self.role_codes + 1) * base ** position
+                keys = np.bincount(self.row_of_turn(), weights=digits, minlength=self.size).astype(np.int64)
+                distinct, shape_of = np.unique(keys, return_inverse=True)
+                grid = (distinct[:, None] // base ** np.arange(width)) % base
+            else:
+                grid = np.zeros((self.size, width), dtype=np.int64)
+                grid[self.row_of_turn(), position] = self.role_codes + 1  # 0: past the example's last turn
+                grid, shape_of = np.unique(grid, axis=0, return_inverse=True)
             names = self.role_names
-            sequences = [tuple(names[c - 1] for c in row if c) for row in distinct.tolist()]
+            sequences = [tuple(names[c - 1] for c in row if c) for row in grid.tolist()]
             self._shapes = shape_of.reshape(-1), sequences, position
         return self._shapes
 
@@ -393,6 +402,29 @@ def text_table(examples: list[Example]) -> TextTable:
     for i, ex in enumerate(examples):
         ex.memo["table"] = (table, i)
     return table
+
+
+class _LastRows:
+    """The last chunk rows_table was asked about, and its table."""
+
+    rows: list | None = None
+    table: TextTable | None = None
+
+
+def rows_table(rows: list[tuple[object, Example]]) -> TextTable:
+    """text_table of a chunk's (location, example) rows. The engine hands the row checks and every
+    rule's map the same list for a chunk, so the last list asked about is known by its identity
+    (and held, so that the identity cannot pass to another list): the table is found without
+    looking at each example's memo, as text_table does (about 2 µs a row over five callers)."""
+    if _LastRows.rows is not rows:
+        _LastRows.table = text_table([ex for _, ex in rows])
+        _LastRows.rows = rows
+    return _LastRows.table
+
+
+def forget_rows() -> None:
+    """Let go of the last chunk rows_table held."""
+    _LastRows.rows = _LastRows.table = None
 
 
 def _turn_at(ex: Example, turn: Turn) -> tuple[TextTable, int]:

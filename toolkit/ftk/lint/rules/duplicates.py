@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ftk.data.formats import Example
-from ftk.lint.features import text_table
+from ftk.lint.features import rows_table
 from ftk.lint.registry import DatasetRule, Finding, Fix, Location, LocationTable, Severity, dataset_rule, pack_locations
 
 _MAX_LISTED = 10  # lines listed in one message; the JSON report carries them all
@@ -76,7 +76,7 @@ class DuplicatesAndContradictions(DatasetRule):
         self._groups: dict[str, list] | None = None
 
     def map(self, rows: list[tuple[Location, Example]]) -> tuple:
-        table = text_table([ex for _, ex in rows])
+        table = rows_table(rows)
         row_keys = table.row_keys() if "FTK201" in self.selected else None
         at, prompts, responses = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint64)
         if "FTK202" in self.selected:

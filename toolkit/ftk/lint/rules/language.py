@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ftk.data.formats import Example
-from ftk.lint.features import text_table
+from ftk.lint.features import rows_table
 from ftk.lint.language import LanguageDetector
 from ftk.lint.registry import DatasetRule, Finding, Location, LocationTable, Severity, dataset_rule, pack_locations
 
@@ -44,7 +44,7 @@ class UnexpectedLanguage(DatasetRule):
         before = Counter(self.detector.calls)
         judged, langs, undetermined = [], [], 0
         # Each row's trained turns, joined by newlines: spans of the chunk's TextTable.
-        table = text_table([ex for _, ex in rows])
+        table = rows_table(rows)
         trained = table.role_mask(TRAINED_ROLES)
         bounds = np.zeros(table.size + 1, dtype=np.int64)
         np.cumsum(np.bincount(table.row_of_turn()[trained], minlength=table.size), out=bounds[1:])

@@ -16,7 +16,7 @@ import numpy as np
 from ftk.data.formats import Example, normalise
 from ftk.data.reader import read_records
 from ftk.lint.engine import majority_format, row_format
-from ftk.lint.features import LEAK_NGRAM, content_turns, row_key, row_ngrams, shingle_sets, shingles_of, text_table
+from ftk.lint.features import LEAK_NGRAM, content_turns, row_key, row_ngrams, rows_table, shingle_sets, shingles_of
 from ftk.lint.near_dup import Signer, band_keys, estimate, lsh_params
 from ftk.lint.registry import DatasetRule, Finding, Location, Severity, dataset_rule
 
@@ -81,7 +81,7 @@ class EvalLeakage(DatasetRule):
         if not self.active or not rows:
             return []
         hits: list[tuple[int, int, Location, str]] = []
-        keys = text_table([ex for _, ex in rows]).row_keys().tolist()
+        keys = rows_table(rows).row_keys().tolist()
         for (loc, example), key in zip(rows, keys):
             for i in self.exact.get(key, ()):
                 hits.append((i, EXACT, loc, "exact duplicate of"))

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ftk.data.formats import Example, Format, Turn
-from ftk.lint.features import text_table
+from ftk.lint.features import rows_table
 from ftk.lint.registry import (
     DatasetRule,
     Finding,
@@ -99,7 +99,7 @@ class TokenLengths(DatasetRule):
         by_role: dict[str, Counter] = {}
         found: list[Finding] = []
         examples = [ex for _, ex in rows]
-        table = text_table(examples)
+        table = rows_table(rows)
         if not table.turns:
             return by_role, found
         counts = self._turn_tokens(table)

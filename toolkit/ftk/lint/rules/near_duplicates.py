@@ -12,7 +12,7 @@ import numpy as np
 
 from ftk.data.formats import Example, Format, Turn, normalise
 from ftk.data.reader import iter_some, read_at
-from ftk.lint.features import flat_shingles, shingle_sets, text_table, whole
+from ftk.lint.features import flat_shingles, rows_table, shingle_sets, whole
 from ftk.lint.near_dup import NearDuplicateIndex, Ragged, boilerplate_of, clusters, sets_of
 from ftk.lint.registry import (
     DatasetRule,
@@ -190,7 +190,7 @@ class NearDuplicates(DatasetRule):
             self.prompts.boilerplate = boilerplate_of(shingle_sets([a for _, a in asked]))
 
     def map(self, rows: list[tuple[Location, Example]]) -> tuple:
-        table = text_table([ex for _, ex in rows])
+        table = rows_table(rows)
         formats = {loc.path: ex.format for loc, ex in rows}
         row_keys = table.row_keys()
         # The prompt part: the prompt's turns without system prompts (see asked).
