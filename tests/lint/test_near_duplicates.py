@@ -132,11 +132,14 @@ def test_one_permutation_signatures_estimate_jaccard():
 def test_lsh_params_equal_datasketch_optimiser():
     from datasketch.lsh import _optimal_param
 
-    from ftk.lint.near_dup import lsh_params
+    from ftk.lint.near_dup import KNOWN_LSH_PARAMS, lsh_params, optimal_lsh_params
 
     for threshold, num_perm in ((0.8, 128), (0.5, 64), (0.9, 128)):
-        assert lsh_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.05, 0.95)
+        want = _optimal_param(threshold, num_perm, 0.05, 0.95)
+        assert lsh_params(threshold, num_perm) == optimal_lsh_params(threshold, num_perm) == want
     assert lsh_params(0.8, 128) == (16, 8)
+    for (threshold, num_perm), known in KNOWN_LSH_PARAMS.items():  # the shortcut is the optimiser's answer
+        assert optimal_lsh_params(threshold, num_perm) == known
 
 
 def test_in_sorted_equals_isin():

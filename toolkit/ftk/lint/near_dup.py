@@ -314,8 +314,19 @@ class UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)  # the earliest row is the root: the representative
 
 
-@lru_cache(maxsize=16)
+# lsh_params at the defaults, worked out once (tested equal): it costs 0.2 s, on one core, before
+# any row is read.
+KNOWN_LSH_PARAMS = {(0.8, 128): (16, 8)}
+
+
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows per band) for the threshold (optimal_lsh_params, or its known answer)."""
+    known = KNOWN_LSH_PARAMS.get((threshold, num_perm))
+    return known if known is not None else optimal_lsh_params(threshold, num_perm)
+
+
+@lru_cache(maxsize=16)
+def optimal_lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows per band) for the threshold: datasketch's optimiser (`datasketch.lsh._optimal_param`,
     which integrates each (b, r) numerically, ~70 ms to 4 s a call), vectorised over every (b, r)
     at once (tested equal to datasketch's).
