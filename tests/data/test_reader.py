@@ -144,3 +144,19 @@ def test_chunk_records_know_where_their_lines_start(tmp_path, chunk_bytes):
         return rec.value, rec.parsed, [(i.problem, i.message) for i in rec.issues], rec.raw
 
     assert [seen(again[r.line]) for r in every] == [seen(r) for r in every]
+
+
+def test_read_at_an_empty_file_or_past_its_end_gives_blank_lines(tmp_path):
+    """A line asked for where the file has none (it changed since it was linted) reads as blank,
+    never as an error: the final phase then leaves that row's pair unverified."""
+    from ftk.data.reader import read_at
+
+    empty, short = tmp_path / "empty.jsonl", tmp_path / "short.jsonl"
+    empty.write_bytes(b"")
+    short.write_bytes(b'{"text": "a"}\n')
+    assert list(read_at(empty, [])) == []
+    for path, spots in ((empty, [(1, 0), (2, 7)]), (short, [(2, 14), (3, 99)])):
+        got = list(read_at(path, spots))
+        assert [(r.line, r.parsed, [i.problem for i in r.issues]) for r in got] == [
+            (line, False, [ReadProblem.BLANK_LINE]) for line, _ in spots]
+    assert [r.value for r in read_at(short, [(1, 0)])] == [{"text": "a"}]

@@ -41,7 +41,8 @@ class PromptWords:
             self.markers.append(len(self.words))
             self.texts.append(text)
             self.words.append("\x00" + turn.role)
-            self.words += [w.casefold() for w in WORD.findall(text)]
+            # (ASCII: lower-cased first, in one pass; the same words, as casefold is lower there.)
+            self.words += WORD.findall(text.lower()) if text.isascii() else [w.casefold() for w in WORD.findall(text)]
 
     def _match(self, k: int):
         """(turn text, regex match) of word k; None for a marker."""
