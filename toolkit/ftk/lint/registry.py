@@ -235,7 +235,7 @@ class LocationTable:
     def __getitem__(self, i: int) -> Location:
         return Location(self.paths[self.path_of[i]], self.line_of[i])
 
-    def extend(self, packed: tuple[list[str], list[int], list[int]]) -> int:
+    def extend(self, packed: tuple[list[str], array, array]) -> int:
         """Add the rows of `pack_locations(...)`; returns the id of the first one."""
         first = len(self.line_of)
         paths, path_idx, lines = packed
@@ -254,17 +254,38 @@ class LocationTable:
         return first
 
 
-def pack_locations(locs: Iterable[Location]) -> tuple[list[str], list[int], list[int]]:
-    """Locations as (paths, path index per row, line per row): cheap to pickle. (A chunk's rows are
-    nearly always of one file: then no lookup per row.)"""
+def pack_locations(locs: Iterable[Location]) -> tuple[list[str], array, array]:
+    """Locations as (paths, path index per row, line per row; the two as uint32 arrays): cheap to
+    pickle and to add to a LocationTable. (A chunk's rows are nearly always of one file: then no
+    lookup per row.)"""
     locs = list(locs)
     paths = list(dict.fromkeys([loc.path for loc in locs]))
     if len(paths) == 1:
-        idx = [0] * len(locs)
+        idx = array("I", bytes(4 * len(locs)))
     else:
         index = {p: i for i, p in enumerate(paths)}
-        idx = [index[loc.path] for loc in locs]
-    return paths, idx, [loc.line for loc in locs]
+        idx = array("I", [index[loc.path] for loc in locs])
+    return paths, idx, array("I", [loc.line for loc in locs])
+
+
+class _LastPacked:
+    rows: list | None = None
+    packed: tuple | None = None
+
+
+def pack_rows(rows: list[tuple[Location, object]]) -> tuple[list[str], array, array]:
+    """pack_locations of a chunk's (location, example) rows, made once for the rules that keep
+    every row's location: the engine hands every rule the same list, so the same tuple goes back
+    for it (held, so that the list's identity cannot pass to another), and it is pickled once."""
+    if _LastPacked.rows is not rows:
+        _LastPacked.packed = pack_locations(loc for loc, _ in rows)
+        _LastPacked.rows = rows
+    return _LastPacked.packed
+
+
+def forget_packed() -> None:
+    """Let go of the last chunk pack_rows held."""
+    _LastPacked.rows = _LastPacked.packed = None
 
 
 def dataset_rule(*rules: tuple):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ftk.data.formats import Example
 from ftk.lint.features import rows_table
-from ftk.lint.registry import DatasetRule, Finding, Fix, Location, LocationTable, Severity, dataset_rule, pack_locations
+from ftk.lint.registry import DatasetRule, Finding, Fix, Location, LocationTable, Severity, dataset_rule, pack_rows
 
 _MAX_LISTED = 10  # lines listed in one message; the JSON report carries them all
 
@@ -82,7 +82,7 @@ class DuplicatesAndContradictions(DatasetRule):
         if "FTK202" in self.selected:
             ok, prompt_keys, response_keys, _, _ = table.part_keys()
             at, prompts, responses = np.flatnonzero(ok), prompt_keys[ok], response_keys[ok]
-        return pack_locations(loc for loc, _ in rows), row_keys, at, prompts, responses
+        return pack_rows(rows), row_keys, at, prompts, responses
 
     def reduce(self, part: tuple) -> None:
         packed, row_keys, at, prompts, responses = part

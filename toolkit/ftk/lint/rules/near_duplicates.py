@@ -22,7 +22,7 @@ from ftk.lint.registry import (
     LocationTable,
     Severity,
     dataset_rule,
-    pack_locations,
+    pack_rows,
 )
 from ftk.lint.rewording import PromptWords, could_be_reworded, could_be_rewording, reword_shape, rewording
 from ftk.lint.rules.duplicates import list_lines
@@ -210,7 +210,7 @@ class NearDuplicates(DatasetRule):
         prompt_words = np.where((got.part_words >= 0) & (got.part_words < UNCOUNTED), got.part_words,
                                 UNCOUNTED).astype(np.uint16)
         offsets = np.array([loc.offset for loc, _ in rows], dtype=np.int64)
-        return (pack_locations(loc for loc, _ in rows), formats, row_keys, prompt_keys, prompt_words,
+        return (pack_rows(rows), formats, row_keys, prompt_keys, prompt_words,
                 row_part, prompt_part, prompt_store, offsets)
 
     def reduce(self, part: tuple) -> None:
