@@ -161,3 +161,32 @@ def test_malloc_accepts_keeping_freed_memory():
     from ftk.lint.engine import keep_freed_memory
 
     assert keep_freed_memory() is (sys.platform == "linux")
+
+
+def test_rules_finish_side_by_side_in_rule_order_and_errors_surface():
+    """The dataset rules finish in threads: each rule's findings come back in rule order whatever
+    order they end in, and an error in one is raised in the caller, not lost in its thread."""
+    import time
+
+    from ftk.lint.engine import _finish_side_by_side
+    from ftk.lint.registry import DatasetRule, Finding, Location, Options
+
+    class Slow(DatasetRule):
+        def __init__(self, delay, code):
+            super().__init__(Options(), set())
+            self.delay, self.code = delay, code
+
+        def finish(self):
+            time.sleep(self.delay)
+            yield Finding(self.code, Location("x", 1), None, "m")
+
+    class Broken(DatasetRule):
+        def finish(self):
+            raise RuntimeError("rule failed")
+            yield
+
+    done = _finish_side_by_side([Slow(0.2, "A"), Slow(0.0, "B")])
+    assert [[f.code for f in found] for found, _ in done] == [["A"], ["B"]]
+    assert done[0][1] >= 0.2 > done[1][1]
+    with pytest.raises(RuntimeError, match="rule failed"):
+        _finish_side_by_side([Slow(0.0, "A"), Broken(Options(), set())])
