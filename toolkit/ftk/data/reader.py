@@ -10,8 +10,6 @@ import bisect
 import csv
 import json
 import math
-import mmap
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -191,18 +189,14 @@ def read_at(path: str | Path, spots: Iterable[tuple[int, int]]) -> Iterator[Reco
     """The records of JSON Lines lines whose places are known, given as (line, byte offset of its
     start; Record.offset), in file order: a seek and a line read each, where iter_some has to
     find every newline of the file up to the last line wanted."""
-    spots = sorted(spots, key=lambda s: s[1])
+    # Read, not memory-mapped: the pages a mapping touches count in the process's resident memory
+    # until it is closed (the final phase of a million-row lint reads 50,000 scattered lines: a
+    # mapping took peak memory over the 2 GB goal), for 15-30 % less time reading them.
     with open(path, "rb") as f:
-        if not spots or os.fstat(f.fileno()).st_size == 0:  # nothing to map
-            for line, offset in spots:
-                yield parse_line(str(path), line, b"", offset)
-            return
-        # Mapped, not read: a seek and a read a line cost two system calls and an 8 kB buffer fill
-        # (the final phase of a million-row lint reads 50,000 lines this way).
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            for line, offset in spots:
-                end = data.find(b"\n", offset)
-                yield parse_line(str(path), line, data[offset:end if end >= 0 else len(data)], offset)
+        for line, offset in sorted(spots, key=lambda s: s[1]):
+            f.seek(offset)
+            raw = f.readline()
+            yield parse_line(str(path), line, raw[:-1] if raw.endswith(b"\n") else raw, offset)
 
 
 def _read_jsonl(p: Path) -> Iterator[Record]:
