@@ -21,7 +21,9 @@ from ftk.lint.engine import Checker, FileReport, _head_examples, check_chunk, js
 from ftk.lint.registry import DATASET_RULES, Location, select_codes
 
 
-def main(path: str) -> None:
+def prepared(path: str) -> tuple[Checker, list, FileReport]:
+    """Every default rule, the dataset rules prepared on the file's head as lint_paths prepares
+    them, and the garbage collector set as lint_paths sets it."""
     checker = Checker(select_codes(None, None))
     rules = [cls(checker.options, checker.selected) for cls in DATASET_RULES]
     report = FileReport(path, majority_format(list(itertools.islice(read_records(path), 256))))
@@ -30,6 +32,11 @@ def main(path: str) -> None:
         rule.prepare(head)
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
+    return checker, rules, report
+
+
+def main(path: str) -> None:
+    checker, rules, report = prepared(path)
     spent: dict[str, float] = defaultdict(float)
     rows = 0
     with open(path, "rb") as f:

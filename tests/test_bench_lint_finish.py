@@ -22,3 +22,19 @@ def test_final_phase_replay_finds_what_lint_finds(tmp_path):
     want = Counter(codes[d.code] for d in whole.diagnostics if d.code in codes)
     got = Counter({name: finish.replay_once(blob, 1)[2] for name, blob in saved.items()})
     assert +got == want and sum(want.values()) > 0
+
+
+def test_cpu_ab_times_every_row_after_the_first_chunk(tmp_path):
+    """bench/lint_cpu_ab.py's measurement: run_task over every chunk but the first (untimed, while
+    kernels load), per row of those chunks."""
+    from pathlib import Path
+
+    from ftk.lint.engine import jsonl_tasks
+
+    cpu_ab = load_bench("lint_cpu_ab")
+    data = str(Path(__file__).resolve().parent.parent / "sample_data" / "dirty_chat.jsonl")
+    tasks = list(jsonl_tasks(data, None, 2048))
+    assert len(tasks) > 2
+    micros, rows = cpu_ab.measure(data, 2048)
+    first = sum(1 for _ in open(data, "rb").read()[:tasks[0].length].splitlines())
+    assert rows == sum(1 for _ in open(data, "rb")) - first and micros > 0
