@@ -170,3 +170,23 @@ def test_shapes_give_each_example_its_role_sequence():
         assert len(set(sequences)) == len(sequences)
         assert [sequences[s] for s in shape_of.tolist()] == [tuple(t.role for t in whole(ex)) for ex in examples]
         assert position.tolist() == [k for ex in examples for k in range(len(whole(ex)))]
+
+
+def test_rows_table_is_shared_by_a_chunks_callers_and_rebuilt_for_a_changed_list():
+    """rows_table: the same list gives the same table (the row checks and every rule's map share
+    it); a list refilled in place (an end replaced, a row added) gets a table of its rows."""
+    from ftk.lint.features import forget_rows, rows_table
+
+    def row(text):
+        return None, Example(Format.CHAT, [Turn("user", text, "f")])
+
+    rows = [row("a"), row("b"), row("c")]
+    first = rows_table(rows)
+    assert rows_table(rows) is first and first.raw == b"a\nb\nc\n"
+    rows[-1] = row("z")
+    assert rows_table(rows).raw == b"a\nb\nz\n"
+    rows.append(row("y"))
+    assert rows_table(rows).raw == b"a\nb\nz\ny\n"
+    rows.insert(0, row("x"))
+    assert rows_table(rows).raw == b"x\na\nb\nz\ny\n"
+    forget_rows()

@@ -246,7 +246,7 @@ def chunk_findings(read: list[tuple[Record, Example]], checker: Checker,
     The findings are row_findings' (tested); their order differs, and lint_paths sorts them."""
     out: list[Diagnostic] = []
     opts, diag = checker.options, checker.diag
-    triggered = _triggered(checker.triggers, rows or [(rec, ex) for rec, ex in read]) if checker.triggers is not None else {}
+    triggered = _triggered(checker.triggers, rows or read) if checker.triggers is not None else {}
     role_checks = [(code, check) for code, check in checker.row_checks if code in checker.role_checks]
     if role_checks:
         clean = checker.clean_shapes

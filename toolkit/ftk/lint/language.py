@@ -13,7 +13,8 @@ together, so:
 - answers are cached by cleaned text, so repeated texts are judged once;
 - `detect_many` takes a chunk of texts and gives the short and English answers for all its ASCII
   texts in one compiled pass (`_ascii_counts`): the same answers `detect` gives, without a Python
-  step per word.
+  step per word; `detect_spans` does the same for texts given as spans of a chunk's text buffer,
+  cutting the plain ones (nothing for clean_text to remove) without a string per text.
 Everything else goes to langdetect, seeded so runs are repeatable, with its random trials compiled
 (ftk.lint.langdetect_trials: the same probabilities, about 5x faster); an answer it gives with less
 than 80% probability counts as undetermined.
