@@ -171,3 +171,23 @@ def test_json_report_is_the_results_dict_even_with_lone_surrogates():
                             [], {"language": {"en": 1}}, {"FTK503"})
         text = render_json(result)
         assert json.loads(text) == {"tool": "ftk", "version": __version__} | result.to_dict()
+
+
+@pytest.mark.parametrize("extra, code", [([], 1), (["--exit-zero"], 0)])
+def test_the_command_process_ends_with_every_output_written(dirty, tmp_path, extra, code):
+    """`python -m ftk lint` (the console script's path) ends its process without the interpreter's
+    teardown: its exit code, the text report on a pipe, the JSON report, the fixed file and the
+    HTML page must all be complete when it does."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "ftk", "lint", str(dirty), "--fix", str(tmp_path / "fixed.jsonl"),
+                          "--html", str(tmp_path / "r.html"), *extra], capture_output=True, text=True)
+    assert out.returncode == code, out.stderr
+    in_process = run("lint", dirty, *extra).output  # the same text (but the first line's timing)
+    assert "invalid JSON" in out.stdout and out.stdout.splitlines()[1:] == in_process.splitlines()[1:]
+    assert "wrote" in out.stderr and (tmp_path / "fixed.jsonl").read_text().count("\n") == 2
+    assert (tmp_path / "r.html").read_text().rstrip().endswith("</html>")
+    report = subprocess.run([sys.executable, "-m", "ftk", "lint", str(dirty), "--output-format", "json"],
+                            capture_output=True, text=True)
+    assert report.returncode == 1 and len(json.loads(report.stdout)["diagnostics"]) >= 2

@@ -1,3 +1,3 @@
-from ftk.cli import main
+from ftk.cli import entry
 
-main()
+entry()

@@ -157,7 +157,29 @@ def lint(paths, format_, tokenizer, recipe, max_length, lang, against, near_thre
                    f"of {s.read:,} read); log: {s.log}", err=True)
 
     failing = result.count(Severity.ERROR) + (result.count(Severity.WARNING) if (strict or cfg.strict) else 0)
-    sys.exit(0 if exit_zero or failing == 0 else 1)
+    _exit_after_lint(0 if exit_zero or failing == 0 else 1)
+
+
+_ENDS_WITH_COMMAND = False  # set by entry(): this process is the `ftk` command and ends with it
+
+
+def entry() -> None:
+    """The `ftk` command (console script and `python -m ftk`): main() in a process of its own."""
+    global _ENDS_WITH_COMMAND
+    _ENDS_WITH_COMMAND = True
+    main()
+
+
+def _exit_after_lint(code: int) -> None:
+    """sys.exit(code), or, where the process is the command's own (entry()), os._exit once the output
+    is flushed: tearing the interpreter down frees every object of the run one by one (0.6 s after
+    a million rows) for nothing. Safe here: the reports and fixed files are written and closed,
+    and the worker pool and threads are gone; in-process callers (tests, other code) get SystemExit."""
+    if _ENDS_WITH_COMMAND:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _write_atomic(path: Path, text: str) -> None:
