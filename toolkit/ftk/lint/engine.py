@@ -37,7 +37,6 @@ from ftk.lint.registry import (
     Location,
     Options,
     Severity,
-    forget_packed,
     load_all_rules,
 )
 from ftk.lint.triggers import TriggerScan
@@ -489,7 +488,6 @@ def lint_paths(paths: Iterable[str], checker: Checker, format_override: Format |
     finally:
         _WORKER = None
         forget_rows()
-        forget_packed()
         for rule in rules:
             rule.pool_run = None
         if pool is not None:

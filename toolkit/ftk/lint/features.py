@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 import zlib
+from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,6 +30,7 @@ from ftk.lint.near_dup import (
     text_features,
     union_sets,
 )
+from ftk.lint.registry import Location, pack_locations
 
 # Control characters deleted before matching (str.translate: one C pass, no regex).
 _DROP_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
@@ -405,10 +407,11 @@ def text_table(examples: list[Example]) -> TextTable:
 
 
 class _LastRows:
-    """The last chunk rows_table was asked about, and its table."""
+    """The last chunk rows_table was asked about, its table and its packed locations."""
 
     rows: list | None = None
     table: TextTable | None = None
+    packed: tuple | None = None
 
 
 def rows_table(rows: list[tuple[object, Example]]) -> TextTable:
@@ -420,8 +423,17 @@ def rows_table(rows: list[tuple[object, Example]]) -> TextTable:
     if _LastRows.rows is not rows or table.size != len(rows) or (
             rows and not (_in_table(rows[0][1], table, 0) and _in_table(rows[-1][1], table, len(rows) - 1))):
         table = _LastRows.table = text_table([ex for _, ex in rows])  # (the ends' checks: a list refilled)
-        _LastRows.rows = rows
+        _LastRows.rows, _LastRows.packed = rows, None
     return table
+
+
+def pack_rows(rows: list[tuple[Location, Example]]) -> tuple[list[str], array, array]:
+    """pack_locations of a chunk's rows, made once for the rules that keep every row's location
+    (found as rows_table finds the table): the same tuple goes back to each, and is pickled once."""
+    rows_table(rows)
+    if _LastRows.packed is None:
+        _LastRows.packed = pack_locations(loc for loc, _ in rows)
+    return _LastRows.packed
 
 
 def _in_table(ex: Example, table: TextTable, i: int) -> bool:
@@ -431,7 +443,7 @@ def _in_table(ex: Example, table: TextTable, i: int) -> bool:
 
 def forget_rows() -> None:
     """Let go of the last chunk rows_table held."""
-    _LastRows.rows = _LastRows.table = None
+    _LastRows.rows = _LastRows.table = _LastRows.packed = None
 
 
 def _turn_at(ex: Example, turn: Turn) -> tuple[TextTable, int]:

@@ -139,9 +139,7 @@ class LanguageDetector:
         answers: list = [False] * len(cleaned)  # False: not answered by the batch pass
         at = [i for i, t in enumerate(cleaned) if t.isascii()]
         if at:
-            lengths = np.fromiter(map(len, (cleaned[i] for i in at)), dtype=np.int64, count=len(at))
-            data = np.frombuffer("".join([cleaned[i] for i in at]).encode("ascii"), dtype=np.uint8)
-            for i, a in zip(at, self._batch_answers(data, np.cumsum(lengths))):
+            for i, a in zip(at, self._batch_answers(*ascii_counts([cleaned[i] for i in at]))):
                 answers[i] = a
         return [self._detect_clean(t) if a is False else a for t, a in zip(cleaned, answers)]
 
@@ -156,7 +154,7 @@ class LanguageDetector:
         answers: list = [False] * (len(bounds) - 1)
         at = np.flatnonzero(plain).tolist()
         if at:
-            for i, a in zip(at, self._batch_answers(prefixes, prefix_ends[plain])):
+            for i, a in zip(at, self._batch_answers(*buffer_counts(prefixes, prefix_ends[plain]))):
                 answers[i] = a
             begins = np.concatenate(([0], prefix_ends[:-1])).tolist()
             for i in at:
@@ -168,12 +166,9 @@ class LanguageDetector:
                 answers[i] = a
         return answers
 
-    def _batch_answers(self, data: np.ndarray, ends: np.ndarray) -> list:
-        """Per cleaned ASCII text (data[ends[i - 1]:ends[i]]): None when it is too short to judge,
-        "en" when _detect's English test passes, else False (not answered here)."""
-        codes, kinds = _TABLE
-        counts = _ascii_counts(data, ends, codes, kinds, _shift(len(codes)))
-        letters, words, english, other = counts[:, 0], counts[:, 1], counts[:, 2], counts[:, 3]
+    def _batch_answers(self, letters, words, english, other) -> list:
+        """Per cleaned ASCII text, from its ascii_counts: None when it is too short to judge, "en"
+        when _detect's English test passes, else False (not answered here)."""
         short = letters < self.min_chars
         # _detect's English test, on the same counts (ASCII text has none of _SCRIPTS' letters).
         en = ~short & (words >= 8) & (english * 5 >= words) & (other * 50 <= words)
@@ -285,9 +280,13 @@ def ascii_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     """Per ASCII text: letters, words, words in _ENGLISH, words in _OTHER: what count_letters and
     lower_words give, and the two sums _detect takes over them."""
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    return buffer_counts(np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8), np.cumsum(lengths))
+
+
+def buffer_counts(data: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """ascii_counts for ASCII texts laid end to end (text i ends at ends[i], starts where i - 1 ends)."""
     codes, kinds = _TABLE
-    counts = _ascii_counts(np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8), np.cumsum(lengths),
-                           codes, kinds, _shift(len(codes)))
+    counts = _ascii_counts(data, ends, codes, kinds, _shift(len(codes)))
     return counts[:, 0], counts[:, 1], counts[:, 2], counts[:, 3]
 
 

@@ -268,26 +268,6 @@ def pack_locations(locs: Iterable[Location]) -> tuple[list[str], array, array]:
     return paths, idx, array("I", [loc.line for loc in locs])
 
 
-class _LastPacked:
-    rows: list | None = None
-    packed: tuple | None = None
-
-
-def pack_rows(rows: list[tuple[Location, object]]) -> tuple[list[str], array, array]:
-    """pack_locations of a chunk's (location, example) rows, made once for the rules that keep
-    every row's location: the engine hands every rule the same list, so the same tuple goes back
-    for it (held, so that the list's identity cannot pass to another), and it is pickled once."""
-    if _LastPacked.rows is not rows:
-        _LastPacked.packed = pack_locations(loc for loc, _ in rows)
-        _LastPacked.rows = rows
-    return _LastPacked.packed
-
-
-def forget_packed() -> None:
-    """Let go of the last chunk pack_rows held."""
-    _LastPacked.rows = _LastPacked.packed = None
-
-
 def dataset_rule(*rules: tuple):
     """Register a DatasetRule class with the rules it raises, each (code, name, severity, summary, doc[, fix])."""
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from ftk.data.formats import Example
-from ftk.lint.features import rows_table
-from ftk.lint.registry import DatasetRule, Finding, Fix, Location, LocationTable, Severity, dataset_rule, pack_rows
+from ftk.lint.features import pack_rows, rows_table
+from ftk.lint.registry import DatasetRule, Finding, Fix, Location, LocationTable, Severity, dataset_rule
 
 _MAX_LISTED = 10  # lines listed in one message; the JSON report carries them all
 

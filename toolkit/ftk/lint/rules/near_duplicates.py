@@ -12,7 +12,7 @@ import numpy as np
 
 from ftk.data.formats import Example, Format, Turn, normalise
 from ftk.data.reader import iter_some, read_at
-from ftk.lint.features import flat_shingles, rows_table, shingle_sets, whole
+from ftk.lint.features import flat_shingles, pack_rows, rows_table, shingle_sets, whole
 from ftk.lint.near_dup import NearDuplicateIndex, Ragged, boilerplate_of, clusters, sets_of
 from ftk.lint.registry import (
     DatasetRule,
@@ -22,7 +22,6 @@ from ftk.lint.registry import (
     LocationTable,
     Severity,
     dataset_rule,
-    pack_rows,
 )
 from ftk.lint.rewording import PromptWords, could_be_reworded, could_be_rewording, reword_shape, rewording
 from ftk.lint.rules.duplicates import list_lines
